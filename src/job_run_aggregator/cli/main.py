@@ -1,0 +1,115 @@
+"""The typer app, its global options, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from ..buckets.base import Bucket, open_bucket
+from ..config import Settings, load_settings
+from ..errors import JraError
+from ..warehouse.base import Warehouse, open_warehouse
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+class JraGroup(TyperGroup):
+    """Catch JraError once, at the top: `error: <message>` on stderr, the class's exit code, no traceback."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except JraError as exc:
+            stderr.print(f"error: {exc}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return sorted(super().list_commands(ctx))
+
+
+app = typer.Typer(
+    cls=JraGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="OpenShift CI disruption historical data: ingest prow buckets, compute P95/P99, judge runs.",
+)
+
+
+@dataclass
+class Context:
+    """What every command builds its objects from."""
+
+    settings: Settings
+    _warehouse: Warehouse | None = field(default=None, repr=False)
+
+    def warehouse(self, read_only: bool = False) -> Warehouse:
+        if self._warehouse is None:
+            opts: dict[str, Any] = {}
+            s = self.settings
+            if s.warehouse.startswith("duckdb:"):
+                opts["read_only"] = read_only
+            elif s.maximum_bytes_billed:
+                opts["maximum_bytes_billed"] = s.maximum_bytes_billed
+            self._warehouse = open_warehouse(s.warehouse, s.google_service_account_credential_file, **opts)
+        return self._warehouse
+
+    def bucket(self, url: str | None = None) -> Bucket:
+        s = self.settings
+        return open_bucket(url or s.bucket, anonymous=s.anonymous, credentials_file=s.google_service_account_credential_file)
+
+    def close(self) -> None:
+        if self._warehouse is not None:
+            self._warehouse.close()
+
+
+def ctx_of(ctx: typer.Context) -> Context:
+    return ctx.obj  # set by the callback below
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: str = typer.Option(None, "--config", help="TOML config file (flags and JRA_* env override it)."),
+    warehouse: str = typer.Option(None, "--warehouse", help="duckdb:///PATH (default duckdb:///./ci_data.duckdb) or bigquery://PROJECT/DATASET."),
+    bucket: str = typer.Option(None, "--bucket", help="Local folder (default ./ci-artifacts) or gs://BUCKET."),
+    credentials: str = typer.Option(
+        None, "--google-service-account-credential-file", help="Service-account key file (else ADC)."
+    ),
+    anonymous: bool = typer.Option(None, "--anonymous/--no-anonymous", help="Read a public GCS bucket anonymously."),
+    log_level: str = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING, ERROR."),
+    dry_run: bool = typer.Option(None, "--dry-run/--no-dry-run", help="Print what would be written; write nothing."),
+    lock_timeout: float = typer.Option(None, "--lock-timeout", help="Seconds to wait for another writer (default 60)."),
+    maximum_bytes_billed: int = typer.Option(None, "--maximum-bytes-billed", help="BigQuery cost guard per query."),
+) -> None:
+    """Global options come before the subcommand: job-run-aggregator --warehouse URL --bucket DIR upload-all."""
+    settings = load_settings(
+        config,
+        warehouse=warehouse,
+        bucket=bucket,
+        google_service_account_credential_file=credentials,
+        anonymous=anonymous,
+        log_level=log_level,
+        dry_run=dry_run,
+        lock_timeout=lock_timeout,
+        maximum_bytes_billed=maximum_bytes_billed,
+    )
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    # Google client libraries log request details at DEBUG; keep credentials-bearing chatter out of our logs.
+    for noisy in ("google", "urllib3", "google_auth_httplib2"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    context = Context(settings)
+    ctx.obj = context
+    ctx.call_on_close(context.close)

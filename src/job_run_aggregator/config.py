@@ -1,0 +1,73 @@
+"""Settings: flag > environment (JRA_*) > TOML file (--config) > default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from .errors import ConfigError
+
+DEFAULT_PROJECT = "openshift-ci-data-analysis"
+DEFAULT_DATASET = "ci_data"
+DEFAULT_GCS_BUCKET = "test-platform-results"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Each field is also `JRA_<NAME>` in the environment and `<name>` in the TOML file."""
+
+    model_config = SettingsConfigDict(env_prefix="JRA_", env_nested_delimiter="__", extra="forbid")
+
+    warehouse: str = Field("duckdb:///./ci_data.duckdb", description="duckdb:///PATH or bigquery://PROJECT/DATASET")
+    bucket: str = Field("./ci-artifacts", description="a local folder laid out like the bucket, or gs://BUCKET")
+    google_service_account_credential_file: str | None = Field(
+        None, description="service-account key file for GCS/BigQuery (else Application Default Credentials)"
+    )
+    anonymous: bool = Field(False, description="read a public GCS bucket without credentials")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    dry_run: bool = Field(False, description="print what would be written, write nothing")
+    lock_timeout: float = Field(60.0, description="seconds a writer waits for another writer's lock")
+    workers: int = Field(8, description="concurrent object reads during uploads")
+    maximum_bytes_billed: int | None = Field(None, description="BigQuery: refuse queries that would bill more bytes")
+    job_names_file: str | None = Field(None, description="job-names file the job-table-updater primes Jobs from")
+    release_repo: str | None = Field(None, description="openshift/release checkout to generate job names from")
+    releases: str | None = Field(None, description="comma-separated releases known to the Job Primer (default 4.8…5.x)")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        toml = settings_cls.model_config.get("toml_file")
+        if toml:
+            sources += (TomlConfigSettingsSource(settings_cls),)
+        return sources
+
+
+def load_settings(config_file: str | Path | None = None, **flags: Any) -> Settings:
+    """Build Settings; `flags` holds only the options given on the command line (None means not given)."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    cls: type[Settings] = Settings
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+
+        class FileSettings(Settings):
+            model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
+
+        cls = FileSettings
+    try:
+        return cls(**given)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid configuration{f' in {config_file}' if config_file else ''}: {problems}") from None
+    except ValueError as exc:  # malformed TOML
+        raise ConfigError(f"{config_file}: not valid TOML ({exc})") from None

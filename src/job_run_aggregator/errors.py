@@ -1,0 +1,49 @@
+"""The exception tree: everything raised on purpose derives from `JraError`.
+
+    JraError                      exit 1 (base; never raised directly)
+    ├── ConfigError               exit 2  bad flag/config/missing optional dependency
+    ├── InputError                exit 3  a bad artifact or input file (skip it, count it)
+    ├── TransientError            exit 75 network/quota trouble that persisted through retries
+    ├── TableMissing              exit 4  a warehouse table is absent (run create-tables)
+    ├── SchemaDrift               exit 5  an existing table differs from the definition
+    └── LockBusy                  exit 6  another writer holds the warehouse lock
+"""
+
+from __future__ import annotations
+
+
+class JraError(Exception):
+    """Base of every error raised on purpose; `exit_code` is what the CLI returns."""
+
+    exit_code = 1
+
+
+class ConfigError(JraError):
+    exit_code = 2
+
+
+class InputError(JraError):
+    """A bad artifact or input file; carries the object path when known."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.path = path
+        self.reason = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class TransientError(JraError):
+    exit_code = 75
+
+
+class TableMissing(JraError):
+    exit_code = 4
+
+
+class SchemaDrift(JraError):
+    exit_code = 5
+
+
+class LockBusy(JraError):
+    exit_code = 6

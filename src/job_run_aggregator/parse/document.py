@@ -1,0 +1,201 @@
+"""What every artifact parser shares: the size cap, bounded reading, safe JSON decoding and typed field access.
+
+Messages name the field as a path (`BackendDisruptions["kube-api-new-connections"].Name`) so that a problem
+record says exactly what is wrong; hostile values are cut short before they reach a message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import BinaryIO
+
+from job_run_aggregator.errors import InputError
+
+MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
+_MAX_NUMBER_DIGITS = 64  # JSON integers beyond this are nonsense in any artifact; int() would also refuse >4300
+_READ_CHUNK = 1024 * 1024
+_SHOWN = 60
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+JsonObject = dict[str, object]
+
+
+class _HugeNumber(ValueError):
+    pass
+
+
+def check_size(data: bytes, path: str, limit: int = MAX_ARTIFACT_BYTES) -> None:
+    """Reject an artifact over the size cap before any decoding work is done."""
+    if len(data) > limit:
+        raise InputError(f"file is {len(data)} bytes, over the {_render_limit(limit)} limit", path)
+
+
+def read_capped(stream: BinaryIO, path: str, limit: int = MAX_ARTIFACT_BYTES) -> bytes:
+    """Read a whole artifact from a binary stream, never holding more than the cap plus one chunk.
+
+    A seekable stream over the cap is rejected from its length alone, without reading it.
+    """
+    if stream.seekable():
+        start = stream.tell()
+        size = stream.seek(0, 2) - start
+        stream.seek(start)
+        if size > limit:
+            raise InputError(f"file is {size} bytes, over the {_render_limit(limit)} limit", path)
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(_READ_CHUNK, limit + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            chunks.clear()
+            raise InputError(f"file is more than {limit} bytes, over the {_render_limit(limit)} limit", path)
+    return b"".join(chunks)
+
+
+def _render_limit(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MiB"
+    return f"{limit} bytes"
+
+
+def show(value: object) -> str:
+    """Render a value for a message: strings double-quoted with unprintable characters escaped, cut short."""
+    if not isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+    escaped = "".join(map(_escape, value[:_SHOWN]))
+    return f'"{escaped}{"…" if len(value) > _SHOWN else ""}"'
+
+
+def _escape(char: str) -> str:
+    if char in '"\\' or ord(char) < 0x20:
+        return json.dumps(char)[1:-1]
+    if char.isprintable():
+        return char
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
+
+
+def describe(value: object) -> str:
+    """Name a JSON value's type the way a reader of the file thinks of it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"a number ({show(value)})"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def field_path(parent: str, key: str | int) -> str:
+    """Extend a field path: `a.b`, `a["x.y"]`, `a[3]`."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if _IDENTIFIER.match(key):
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{show(key)}]"
+
+
+def _parse_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_NUMBER_DIGITS:
+        raise _HugeNumber(f"a number with {digits} digits is too large")
+    return int(text)
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def load_json(data: bytes, path: str) -> object:
+    """Decode an artifact as strict UTF-8 JSON (no NaN/Infinity, no giant integers, bounded nesting).
+
+    Raises:
+        InputError: too big, not UTF-8, not JSON, nested too deeply, or holding a giant number.
+    """
+    check_size(data, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"not UTF-8 text: invalid byte 0x{data[error.start]:02x} at offset {error.start}", path
+        ) from None
+    try:
+        return json.loads(text, parse_int=_parse_int, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InputError("not valid JSON: nested too deeply", path) from None
+    except _HugeNumber as error:
+        raise InputError(f"not valid JSON: {error}", path) from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}", path) from None
+    except ValueError as error:
+        raise InputError(f"not valid JSON: {error}", path) from None
+
+
+def load_json_object(data: bytes, path: str) -> JsonObject:
+    """Decode an artifact whose top level must be a JSON object."""
+    document = load_json(data, path)
+    if not isinstance(document, dict):
+        raise InputError(f"top level is {describe(document)}, expected an object", path)
+    return document
+
+
+def wrong_type(where: str, value: object, expected: str, path: str) -> InputError:
+    return InputError(f"{where} is {describe(value)}, expected {expected}", path)
+
+
+def _check_text(where: str, value: str, path: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Python's json keeps lone surrogates ("\ud800"); they would crash the warehouse load later.
+        raise InputError(f"{where} is not valid Unicode (lone surrogate escape)", path) from None
+    return value
+
+
+def optional_object(obj: JsonObject, key: str, where: str, path: str) -> JsonObject:
+    """A nested object; absent or null reads as empty."""
+    value = obj.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise wrong_type(field_path(where, key), value, "an object", path)
+    return value
+
+
+def required_string(obj: JsonObject, key: str, where: str, path: str) -> str:
+    """A string field that must be present and non-null."""
+    if key not in obj:
+        raise InputError(f"{field_path(where, key)} is missing", path)
+    return optional_string(obj, key, where, path)
+
+
+def optional_string(obj: JsonObject, key: str, where: str, path: str) -> str:
+    """A string field; absent or null reads as ""."""
+    value = obj.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise wrong_type(field_path(where, key), value, "a string", path)
+    return _check_text(field_path(where, key), value, path)
+
+
+def string_map(obj: JsonObject, key: str, where: str, path: str) -> dict[str, str]:
+    """An object of string values (labels, annotations); absent or null reads as empty."""
+    mapping = optional_object(obj, key, where, path)
+    here = field_path(where, key)
+    return {name: optional_string(mapping, name, here, path) for name in mapping}
+
+
+def finite_number(value: object, where: str, path: str) -> float:
+    """A JSON number that is finite (1e999 decodes to inf)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise wrong_type(where, value, "a number", path)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"{where} is {show(value)}, out of range", path)
+    return value

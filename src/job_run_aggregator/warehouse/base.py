@@ -1,0 +1,88 @@
+"""The warehouse seam: a small Protocol, the URL → backend map, and what create-tables reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import ConfigError
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TableStatus:
+    """Outcome of create-tables for one table: "created", "exists" or "drift" (with the difference)."""
+
+    table: str
+    outcome: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TableStats:
+    table: str
+    rows: int | None  # None: table missing
+    newest: Any = None  # newest job-run time, when the table has one
+
+
+class Warehouse(Protocol):
+    """Where rows live. SQL given to `query` is BigQuery dialect with bare table names."""
+
+    dialect: str
+    url: str
+
+    def create_tables(self, dry_run: bool = False) -> list[TableStatus]: ...
+
+    def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
+        """Insert rows of several tables atomically, skipping rows whose natural key exists; return inserted counts."""
+        ...
+
+    def replace(self, table: str, rows: Sequence[Row]) -> int:
+        """Upsert rows by natural key (used to correct Jobs rows)."""
+        ...
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
+
+    def stats(self) -> list[TableStats]: ...
+
+    def lock(self, owner: str, timeout: float = 0.0) -> AbstractContextManager[None]:
+        """Hold the writers' lock (raises LockBusy after `timeout` seconds)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def parse_warehouse_url(url: str) -> tuple[str, str]:
+    """Split `duckdb:///path` / `bigquery://project/dataset` into (scheme, rest)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in WAREHOUSES:
+        raise ConfigError(
+            f"warehouse URL {url!r} not understood; use duckdb:///PATH or bigquery://PROJECT/DATASET"
+        )
+    return scheme, rest
+
+
+def open_warehouse(url: str, credentials_file: str | None = None, **options: Any) -> Warehouse:
+    """Open the warehouse a URL names (one dict maps scheme → class)."""
+    scheme, rest = parse_warehouse_url(url)
+    if scheme == "duckdb":
+        from .duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse(rest.removeprefix("/") if rest.startswith("/./") else rest, **options)
+    from .bigquery import BigQueryWarehouse
+
+    project, _, dataset = rest.partition("/")
+    return BigQueryWarehouse(
+        project or "openshift-ci-data-analysis", dataset or "ci_data", credentials_file=credentials_file, **options
+    )
+
+
+WAREHOUSES = {"duckdb": "DuckDBWarehouse", "bigquery": "BigQueryWarehouse"}
+
+
+def chunks(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]

@@ -1,0 +1,174 @@
+"""The embedded default warehouse: one DuckDB file, a lock file beside it for writers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import LockBusy, SchemaDrift, TableMissing
+from .base import Row, TableStats, TableStatus
+from .locking import file_lock
+from .schema import TABLES, Table, diff_columns
+from .sql import transpile
+
+# Engine differences are data: how each schema type is spelled here, and how it reads back.
+TYPE_MAP = {"STRING": "VARCHAR", "BOOLEAN": "BOOLEAN", "INTEGER": "BIGINT", "FLOAT": "DOUBLE", "TIMESTAMP": "TIMESTAMPTZ"}
+TYPE_BACK = {"VARCHAR": "STRING", "BOOLEAN": "BOOLEAN", "BIGINT": "INTEGER", "DOUBLE": "FLOAT",
+             "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
+
+
+def render_ddl(t: Table) -> str:
+    """CREATE TABLE for DuckDB; the natural key becomes the primary key so duplicates are impossible."""
+    cols = [f'"{c.name}" {TYPE_MAP[c.type]}{" NOT NULL" if c.required else ""}' for c in t.columns]
+    key = ", ".join(f'"{k}"' for k in t.key)
+    return f'CREATE TABLE "{t.name}" (\n  ' + ",\n  ".join(cols) + f",\n  PRIMARY KEY ({key})\n)"
+
+
+class DuckDBWarehouse:
+    """DuckDB file warehouse. Connects lazily so that a waiting writer takes the lock before the file."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path, read_only: bool = False, open_timeout: float = 30.0) -> None:
+        self.path = str(path)
+        self.url = f"duckdb:///{self.path}"
+        self.read_only = read_only
+        self.open_timeout = open_timeout
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = self._connect()
+        return self._con
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.open_timeout
+        delay = 0.1
+        while True:
+            try:
+                if self.read_only and not Path(self.path).exists():
+                    raise TableMissing(f"{self.path}: no warehouse file yet; run create-tables first")
+                con = duckdb.connect(self.path, read_only=self.read_only)
+                break
+            except duckdb.IOException as exc:
+                # Another process has the file open for writing; DuckDB allows one writer process.
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise LockBusy(f"{self.path}: warehouse file is in use by another process ({exc})") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        # Not in connect(config=…): that form tries to load ICU over the network and fails offline.
+        con.execute("SET TimeZone='UTC'")
+        return con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def lock(self, owner: str, timeout: float = 0.0):
+        return file_lock(Path(self.path + ".lock"), owner, timeout)
+
+    def _columns(self, name: str) -> list[tuple[str, str, bool]] | None:
+        rows = self.con.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
+            [name],
+        ).fetchall()
+        if not rows:
+            return None
+        return [(n, TYPE_BACK.get(t, t), nullable == "NO") for n, t, nullable in rows]
+
+    def create_tables(self, dry_run: bool = False) -> list[TableStatus]:
+        out = []
+        for t in TABLES:
+            actual = self._columns(t.name)
+            if actual is None:
+                ddl = render_ddl(t)
+                if not dry_run:
+                    self.con.execute(ddl)
+                out.append(TableStatus(t.name, "would create" if dry_run else "created", ddl))
+                continue
+            diff = diff_columns(t, actual)
+            out.append(TableStatus(t.name, "drift", str(diff)) if diff else TableStatus(t.name, "exists"))
+        return out
+
+    def _insert_sql(self, t: Table, verb: str) -> str:
+        cols = ", ".join(f'"{c.name}"' for c in t.columns)
+        # Rows travel as one list per column: DuckDB's executemany is ~1000x slower than UNNEST of lists.
+        values = ", ".join(f"CAST(UNNEST(${i}) AS {TYPE_MAP[c.type]})" for i, c in enumerate(t.columns, 1))
+        return f'{verb} INTO "{t.name}" ({cols}) SELECT {values}'
+
+    def _insert(self, t: Table, rows: Sequence[Row], verb: str) -> int:
+        if not rows:
+            return 0
+        before = self.con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0]
+        columns = [[r.get(c.name) for r in rows] for c in t.columns]
+        self.con.execute(self._insert_sql(t, verb), columns)
+        return self.con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] - before
+
+    def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
+        from .schema import table
+
+        self._check_tables(batch)
+        inserted: dict[str, int] = {}
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for name, rows in batch.items():
+                inserted[name] = self._insert(table(name), _dedupe(table(name), rows), "INSERT OR IGNORE")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return inserted
+
+    def replace(self, table_name: str, rows: Sequence[Row]) -> int:
+        from .schema import table
+
+        self._check_tables({table_name: rows})
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            n = self._insert(table(table_name), _dedupe(table(table_name), rows), "INSERT OR REPLACE")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return n or len(rows)
+
+    def _check_tables(self, batch: Mapping[str, Sequence[Row]]) -> None:
+        for name in batch:
+            if self._columns(name) is None:
+                raise TableMissing(f"table {name} does not exist in {self.path}; run create-tables first")
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        try:
+            cur = self.con.execute(transpile(sql, self.dialect), dict(params or {}))
+        except duckdb.CatalogException as exc:
+            raise TableMissing(f"{self.path}: {exc}; run create-tables first") from None
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def stats(self) -> list[TableStats]:
+        out = []
+        for t in TABLES:
+            if self._columns(t.name) is None:
+                out.append(TableStats(t.name, None))
+                continue
+            time_expr = f'max("{t.time_column}")' if t.time_column else "NULL"
+            rows, newest = self.con.execute(f'SELECT count(*), {time_expr} FROM "{t.name}"').fetchone()
+            out.append(TableStats(t.name, rows, newest))
+        return out
+
+
+def _dedupe(t: Table, rows: Sequence[Row]) -> list[Row]:
+    """Keep the last row per natural key: a batch must not collide with itself."""
+    seen: dict[tuple, Row] = {}
+    for r in rows:
+        seen[tuple(r.get(k) for k in t.key)] = r
+    return list(seen.values())
