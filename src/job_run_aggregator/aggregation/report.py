@@ -151,7 +151,8 @@ def _reason(verdict: str, checks: Sequence[CheckResult]) -> str:
         return f"{failing} of {len(checks)} checks failed; first: {chosen.name}: {chosen.message}"
     if verdict == SKIPPED:
         return chosen.message
-    return f"{sum(c.status == PASSED for c in checks)} checks passed, {sum(c.status == SKIPPED for c in checks)} skipped."
+    passed, skipped = sum(c.status == PASSED for c in checks), sum(c.status == SKIPPED for c in checks)
+    return f"{passed} checks passed, {skipped} skipped."
 
 
 def _chart(values: Sequence[RunSeconds], checks: Sequence[CheckResult]) -> str:

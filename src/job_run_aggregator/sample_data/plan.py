@@ -105,7 +105,7 @@ def check_releases(releases: tuple[str, ...]) -> None:
 
 
 def _payload_times(seed: int, release: str, stream: str, start: datetime, end: datetime) -> list[datetime]:
-    """When the release controller built payloads of this stream: every 2.5–7 hours."""
+    """When the release controller built payloads of this stream: every 2.5 to 7 hours."""
     rng = random.Random(f"{seed}:payloads:{release}:{stream}")
     times, t = [], start - timedelta(hours=12)
     while t < end:

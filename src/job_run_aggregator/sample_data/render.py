@@ -144,7 +144,7 @@ def _alerts(run: Run, is_upgrade_phase: bool, rng: random.Random) -> dict[str, o
     factor = _variant_factor(job) * (3.0 if job.topology == "single" else 1.0)
     for name, namespace, level, p_upgrade, p_plain, typical, only_on in catalog.ALERTS:
         p = (p_upgrade if is_upgrade_phase else p_plain) * factor**0.5
-        if only_on and only_on != job.platform or rng.random() >= min(0.9, p):
+        if (only_on and only_on != job.platform) or rng.random() >= min(0.9, p):
             continue
         seconds = min(10_800.0, typical * rng.paretovariate(1.3) * rng.uniform(0.2, 1.0))
         fired.append({"Name": name, "Namespace": namespace, "Level": level,

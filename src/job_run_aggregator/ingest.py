@@ -1,0 +1,218 @@
+"""The uploaders: find each job's runs not yet loaded, read them once, load their rows exactly once (DESIGN §6).
+
+Per job and uploader, listing starts after the newest loaded build id older than the look-back window, and
+ids already loaded inside the window are skipped, so a run that finished late is still picked up. Runs are
+loaded in chunks of one job's runs, each chunk committed together with its job-run (marker) rows.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .buckets.base import Bucket
+from .errors import InputError
+from .model import Problem, RunSummary
+from .runs import (
+    ALERTS, KINDS, MARKER_TABLE, JobInfo, ParsedRun, parse_run, problem_rows, rows_for_run, wanted_object,
+)
+from .warehouse.base import Warehouse
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOOKBACK = timedelta(hours=24)
+CHUNK_RUNS = 100
+
+# Build ids are equal-length decimal strings, so MAX(Name) is the newest id.
+LOADED_SQL = """
+SELECT r.JobName AS JobName, r.Name AS Name,
+       r.StartTime >= TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND) AS InWindow
+FROM {marker} AS r
+JOIN (SELECT JobName, MAX(StartTime) AS Newest FROM {marker} GROUP BY JobName) AS n ON r.JobName = n.JobName
+WHERE r.StartTime >= TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND)
+UNION ALL
+SELECT r.JobName AS JobName, MAX(r.Name) AS Name, FALSE AS InWindow
+FROM {marker} AS r
+JOIN (SELECT JobName, MAX(StartTime) AS Newest FROM {marker} GROUP BY JobName) AS n ON r.JobName = n.JobName
+WHERE r.StartTime < TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND)
+GROUP BY r.JobName
+"""
+
+KNOWN_ALERTS_SQL = """
+SELECT DISTINCT j.Release AS Release, a.Name AS Name, a.Namespace AS Namespace, a.Level AS Level
+FROM Alerts AS a JOIN Jobs AS j ON a.JobName = j.JobName
+"""
+
+
+@dataclass(slots=True)
+class Progress:
+    """Callbacks the CLI turns into a progress bar or log lines."""
+
+    start: Callable[[int], None] = lambda total: None
+    advance: Callable[[str, RunSummary], None] = lambda job, summary: None
+
+
+@dataclass(slots=True)
+class LoadedState:
+    """Per job: where listing starts and which ids inside the look-back window are loaded, per uploader."""
+
+    start_after: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> job -> id
+    loaded: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # kind -> job -> ids in window
+
+    def listing_start(self, job: str, kinds: Iterable[str], since: str | None) -> str | None:
+        # The lowest start over the uploaders: one listing serves them all.
+        starts = [self.start_after.get(k, {}).get(job) for k in kinds]
+        start = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
+        if since is not None and (start is None or since > start):
+            start = since
+        return start
+
+    def missing_kinds(self, job: str, run_id: str, kinds: Iterable[str]) -> tuple[str, ...]:
+        out = []
+        for k in kinds:
+            after = self.start_after.get(k, {}).get(job)
+            if (after is not None and run_id <= after) or run_id in self.loaded.get(k, {}).get(job, set()):
+                continue
+            out.append(k)
+        return tuple(out)
+
+
+def read_loaded_state(warehouse: Warehouse, kinds: Iterable[str], lookback: timedelta) -> LoadedState:
+    state = LoadedState()
+    for kind in kinds:
+        marker = MARKER_TABLE[kind]
+        rows = warehouse.query(LOADED_SQL.format(marker=marker), {"lookback_seconds": int(lookback.total_seconds())})
+        starts: dict[str, str] = {}
+        loaded: dict[str, set[str]] = {}
+        for r in rows:
+            if r["InWindow"]:
+                loaded.setdefault(r["JobName"], set()).add(r["Name"])
+            elif r["Name"] is not None:
+                starts[r["JobName"]] = r["Name"]
+        state.start_after[kind], state.loaded[kind] = starts, loaded
+    return state
+
+
+def read_known_alerts(warehouse: Warehouse) -> dict[str, set[tuple[str, str, str]]]:
+    known: dict[str, set[tuple[str, str, str]]] = {}
+    for r in warehouse.query(KNOWN_ALERTS_SQL):
+        known.setdefault(r["Release"], set()).add((r["Name"], r["Namespace"], r["Level"]))
+    return known
+
+
+def select_jobs(rows: Iterable[dict[str, Any]], patterns: Sequence[str] = ()) -> list[JobInfo]:
+    """Jobs rows matching any glob pattern (all when none), sorted by name."""
+    jobs = [JobInfo.from_row(r) for r in rows]
+    if patterns:
+        jobs = [j for j in jobs if any(fnmatch.fnmatchcase(j.name, p) for p in patterns)]
+    return sorted(jobs, key=lambda j: j.name)
+
+
+def upload(
+    bucket: Bucket,
+    warehouse: Warehouse,
+    kinds: Sequence[str] = KINDS,
+    job_patterns: Sequence[str] = (),
+    since: str | None = None,
+    lookback: timedelta = DEFAULT_LOOKBACK,
+    workers: int = 8,
+    dry_run: bool = False,
+    emit: Callable[[str, dict[str, Any]], None] | None = None,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> RunSummary:
+    """Load every finished, not yet loaded run of the selected jobs; return the counts.
+
+    `dry_run` loads nothing and hands every row to `emit(table, row)` instead.
+    """
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown uploaders {sorted(unknown)}")
+    progress = progress or Progress()
+    summary = RunSummary(rows={})
+    jobs = select_jobs(warehouse.query("SELECT * FROM Jobs"), job_patterns)
+    summary.jobs = len(jobs)
+    state = read_loaded_state(warehouse, kinds, lookback)
+    known = read_known_alerts(warehouse) if ALERTS in kinds else {}
+    progress.start(len(jobs))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for job in jobs:
+            job_kinds = job.kinds(kinds)
+            if job_kinds:
+                _upload_job(bucket, warehouse, pool, job, job_kinds, state, since, known, summary, dry_run, emit, now)
+            progress.advance(job.name, summary)
+    return summary
+
+
+def _upload_job(bucket, warehouse, pool, job, kinds, state, since, known, summary, dry_run, emit, now) -> None:
+    start = state.listing_start(job.name, kinds, since)
+    todo: list[tuple[str, tuple[str, ...]]] = []
+    for run_id in bucket.list_dirs(job.prefix, start_after=start):
+        summary.seen += 1
+        missing = state.missing_kinds(job.name, run_id, kinds)
+        if missing:
+            todo.append((run_id, missing))
+        else:
+            summary.skipped += 1
+    for i in range(0, len(todo), CHUNK_RUNS):
+        chunk = todo[i : i + CHUNK_RUNS]
+        parsed = list(pool.map(lambda item: _read_run(bucket, job, item[0], item[1]), chunk))
+        _load_chunk(warehouse, job, chunk, parsed, known, summary, dry_run, emit, now())
+
+
+def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
+    """List a run's objects and read, once each, those the uploaders need."""
+    prefix = f"{job.prefix}/{run_id}/"
+    objects: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for path in bucket.list_files(prefix):
+        if wanted_object(path, prefix, kinds, job.collect_test_runs):
+            try:
+                objects[path] = bucket.read(path)
+            except InputError as exc:  # vanished or unreadable object: report it, keep the rest of the run
+                problems.append(Problem(path, exc.reason))
+    run = parse_run(job, run_id, objects)
+    run.problems[:0] = problems
+    return run
+
+
+def _load_chunk(warehouse, job, chunk, parsed, known, summary, dry_run, emit, detected_at) -> None:
+    batch: dict[str, list[dict[str, Any]]] = {}
+    release_known = known.setdefault(job.release, set())
+    # Alerts first seen in this chunk count as known for all of its runs, so the result does not depend on
+    # the order runs were read in.
+    for run in parsed:
+        if run.status == "loaded" and run.alerts:
+            release_known.update(run.alerts)
+    for (run_id, kinds), run in zip(chunk, parsed):
+        for p in run.problems:
+            summary.problems.append(p)
+            log.warning("%s: %s", p.path, p.reason)
+        if run.status == "unfinished":
+            summary.unfinished += 1
+            continue
+        if run.status == "failed":
+            summary.failed += 1
+            # Recorded so `status` shows it; the run itself stays unloaded and is retried next time.
+            batch.setdefault("LoadProblems", []).extend(problem_rows(run, kinds, detected_at))
+            continue
+        summary.loaded += 1
+        for table, rows in rows_for_run(run, kinds, sorted(release_known), detected_at).items():
+            batch.setdefault(table, []).extend(rows)
+    # Marker tables go last (see rows_for_run); dict order is insertion order, so re-order explicitly.
+    markers = set(MARKER_TABLE.values())
+    ordered = {t: r for t, r in batch.items() if t not in markers} | {t: r for t, r in batch.items() if t in markers}
+    if dry_run:
+        for table, rows in ordered.items():
+            for row in rows:
+                if emit:
+                    emit(table, row)
+            summary.rows[table] = summary.rows.get(table, 0) + len(rows)
+        return
+    for table, n in warehouse.load(ordered).items():
+        summary.rows[table] = summary.rows.get(table, 0) + n

@@ -1,0 +1,434 @@
+"""Hostile input (issue 11): every parser either returns records or raises InputError — nothing else, ever.
+
+Property-based over arbitrary bytes, arbitrary JSON, real-shaped documents with wrong types, huge numbers,
+negative and overflowing durations, non-UTF-8 and deep nesting; plus a 100 MB file under tracemalloc.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import tracemalloc
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from job_run_aggregator.errors import InputError
+from job_run_aggregator.model import AlertDuration, ProwJob, StartedFinished, TestCase
+from job_run_aggregator.parse import (
+    MAX_ARTIFACT_BYTES,
+    combine_alerts,
+    combine_disruption,
+    parse_alerts_file,
+    parse_cluster_data,
+    parse_disruption_file,
+    parse_duration_ns,
+    parse_junit,
+    parse_prowjob,
+    parse_started_finished,
+    read_capped,
+)
+
+PATH = "logs/periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade/1625449494468857856/artifact"
+INT64_MAX = (1 << 63) - 1
+FIXTURES = Path(__file__).parent / "fixtures"
+
+Parser = Callable[[bytes, str], object]
+JSON_PARSERS: dict[str, Parser] = {
+    "disruption": parse_disruption_file,
+    "alerts": parse_alerts_file,
+    "cluster-data": parse_cluster_data,
+    "started-finished": parse_started_finished,
+    "prowjob": parse_prowjob,
+}
+ALL_PARSERS: dict[str, Parser] = {**JSON_PARSERS, "junit": parse_junit}
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_record(record: object) -> None:
+    """Whatever a parser returns must be safe to load: valid text, finite non-negative seconds, aware times."""
+    if isinstance(record, (list, tuple)):
+        for item in record:
+            _check_record(item)
+    elif isinstance(record, dict):
+        for key, value in record.items():
+            _check_record(key)
+            assert isinstance(value, float) and math.isfinite(value) and value >= 0
+    elif isinstance(record, str):
+        assert _utf8(record)
+    elif isinstance(record, AlertDuration):
+        assert all(_utf8(text) for text in (record.name, record.namespace, record.level))
+        assert record.nanoseconds is not None and 0 <= record.nanoseconds <= INT64_MAX
+        assert math.isfinite(record.seconds) and record.seconds >= 0
+    elif isinstance(record, TestCase):
+        assert all(_utf8(text) for text in (record.name, record.suite)) and record.status in ("Passed", "Failed")
+    elif isinstance(record, (ProwJob, StartedFinished)):
+        for name in record.__slots__:  # type: ignore[attr-defined]
+            value = getattr(record, name)
+            if isinstance(value, str):
+                assert _utf8(value)
+            elif isinstance(value, datetime):
+                assert value.tzinfo is not None and value.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    else:
+        raise AssertionError(f"unexpected record {record!r}")
+
+
+def parse_or_input_error(parser: Parser, data: bytes) -> object | None:
+    """Run a parser; only records or an InputError with a short, printable, path-carrying message are allowed."""
+    try:
+        result = parser(data, PATH)
+    except InputError as error:
+        assert error.path == PATH
+        assert error.reason and len(error.reason) < 500
+        assert _utf8(str(error))
+        return None
+    _check_record(result)
+    return result
+
+
+# --- strategies -------------------------------------------------------------------------------------------------
+
+hostile_text = st.text(
+    st.one_of(st.characters(), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)), max_size=20
+)
+huge_numbers = st.one_of(
+    st.integers(min_value=-(10**70), max_value=10**70),
+    st.floats(allow_nan=False),
+    st.sampled_from([1e308, -1e308, 2**63, 2**64, -(2**63) - 1]),
+)
+json_scalars = st.one_of(st.none(), st.booleans(), huge_numbers, hostile_text)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(hostile_text, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+go_units = st.sampled_from(["ns", "us", "\u00b5s", "\u03bcs", "ms", "s", "m", "h"])
+duration_like = st.one_of(
+    st.text(alphabet="0123456789.+-hmsunµμ", max_size=30),
+    st.builds(
+        lambda sign, parts: sign + "".join(f"{number}{unit}" for number, unit in parts),
+        st.sampled_from(["", "-", "+"]),
+        st.lists(
+            st.tuples(
+                st.one_of(
+                    st.integers(min_value=0, max_value=10**25).map(str),
+                    st.from_regex(r"\A[0-9]{0,20}\.[0-9]{0,25}\Z"),
+                ),
+                go_units,
+            ),
+            max_size=4,
+        ),
+    ),
+)
+any_duration_value = st.one_of(duration_like, json_values)
+
+
+def _encode(document: object) -> bytes:
+    # ensure_ascii keeps lone surrogates as \ud800 escapes, which is how a hostile file would carry them
+    return json.dumps(document, ensure_ascii=True, allow_nan=False).encode()
+
+
+@st.composite
+def disruption_documents(draw: st.DrawFn) -> bytes:
+    entries = draw(
+        st.dictionaries(
+            hostile_text,
+            st.one_of(
+                json_values,
+                st.fixed_dictionaries(
+                    {"Name": st.one_of(hostile_text, json_values), "DisruptedDuration": any_duration_value},
+                    optional={
+                        "ConnectionType": json_values,
+                        "DisruptionMessages": json_values,
+                        "BackendName": json_values,
+                        "LoadBalancerType": json_values,
+                        "Protocol": json_values,
+                        "TargetAPI": json_values,
+                    },
+                ),
+            ),
+            max_size=5,
+        )
+    )
+    return _encode({"BackendDisruptions": draw(st.one_of(st.just(entries), json_values))})
+
+
+@st.composite
+def alerts_documents(draw: st.DrawFn) -> bytes:
+    entry = st.fixed_dictionaries(
+        {},
+        optional={
+            "Name": st.one_of(hostile_text, json_values),
+            "Namespace": st.one_of(hostile_text, json_values),
+            "Level": st.one_of(st.sampled_from(["Warning", "Critical", "Info", "Unknown"]), json_values),
+            "Duration": any_duration_value,
+        },
+    )
+    alerts = draw(st.one_of(st.lists(st.one_of(entry, json_values), max_size=5), json_values))
+    return _encode({"Alerts": alerts})
+
+
+@st.composite
+def prowjob_documents(draw: st.DrawFn) -> bytes:
+    document = json.loads((FIXTURES / "prowjob.json").read_text())
+    time_value = st.one_of(
+        st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})\Z"),
+        json_values,
+    )
+    for section, key, values in [
+        ("spec", "job", st.one_of(hostile_text, json_values)),
+        ("spec", "cluster", json_values),
+        ("status", "state", json_values),
+        ("status", "startTime", time_value),
+        ("status", "completionTime", time_value),
+        ("status", "build_id", st.one_of(st.from_regex(r"\A[0-9]{1,25}\Z"), json_values)),
+        ("metadata", "labels", st.one_of(st.dictionaries(hostile_text, json_values, max_size=3), json_values)),
+        ("metadata", "annotations", st.dictionaries(st.sampled_from(["release.openshift.io/tag", "x"]), json_values, max_size=2)),
+    ]:
+        if draw(st.booleans()):
+            document[section][key] = draw(values)
+    if draw(st.integers(0, 9)) == 0:
+        document[draw(st.sampled_from(["spec", "status", "metadata"]))] = draw(json_values)
+    return _encode(document)
+
+
+@st.composite
+def started_finished_documents(draw: st.DrawFn) -> bytes:
+    return _encode(
+        draw(
+            st.fixed_dictionaries(
+                {},
+                optional={"timestamp": st.one_of(huge_numbers, json_values), "passed": json_values, "result": json_values},
+            )
+        )
+    )
+
+
+@st.composite
+def junit_documents(draw: st.DrawFn) -> bytes:
+    tags = st.sampled_from(["testsuites", "testsuite", "testcase", "failure", "skipped", "error", "system-out", "x"])
+    names = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=10)
+
+    def element(depth: int) -> str:
+        tag = draw(tags)
+        name = draw(names).replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+        children = "" if depth > 4 else "".join(element(depth + 1) for _ in range(draw(st.integers(0, 3))))
+        return f'<{tag} name="{name}">{children}</{tag}>'
+
+    text = element(0)
+    if draw(st.booleans()):  # corrupt it somewhere
+        cut = draw(st.integers(0, len(text)))
+        text = text[:cut] + draw(st.text(max_size=5)) + text[cut:]
+    return text.encode(draw(st.sampled_from(["utf-8", "utf-16"])), errors="surrogatepass")
+
+
+# --- properties -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ALL_PARSERS))
+@FUZZ
+@given(data=st.binary(max_size=400))
+def test_arbitrary_bytes(name: str, data: bytes) -> None:
+    parse_or_input_error(ALL_PARSERS[name], data)
+
+
+@pytest.mark.parametrize("name", sorted(JSON_PARSERS))
+@FUZZ
+@given(document=json_values)
+def test_arbitrary_json(name: str, document: object) -> None:
+    parse_or_input_error(JSON_PARSERS[name], _encode(document))
+
+
+@pytest.mark.parametrize(
+    ("name", "documents"),
+    [
+        pytest.param("disruption", disruption_documents(), id="disruption"),
+        pytest.param("alerts", alerts_documents(), id="alerts"),
+        pytest.param("prowjob", prowjob_documents(), id="prowjob"),
+        pytest.param("started-finished", started_finished_documents(), id="started-finished"),
+        pytest.param("junit", junit_documents(), id="junit"),
+    ],
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_real_shaped_documents_with_wrong_types(name: str, documents: st.SearchStrategy[bytes], data: st.DataObject) -> None:
+    parse_or_input_error(ALL_PARSERS[name], data.draw(documents))
+
+
+@FUZZ
+@given(files=st.lists(disruption_documents(), max_size=3))
+def test_combining_whatever_parsed_stays_in_range(files: list[bytes]) -> None:
+    parsed = [result for data in files if (result := parse_or_input_error(parse_disruption_file, data)) is not None]
+    for seconds in combine_disruption(parsed).values():  # type: ignore[arg-type]
+        assert 0 <= seconds <= len(parsed) * (INT64_MAX // 10**9 + 1)
+
+
+@FUZZ
+@given(files=st.lists(alerts_documents(), max_size=3))
+def test_combining_alerts_stays_in_range(files: list[bytes]) -> None:
+    parsed = [result for data in files if (result := parse_or_input_error(parse_alerts_file, data)) is not None]
+    for seconds in combine_alerts(parsed).values():  # type: ignore[arg-type]
+        assert 0 <= seconds <= len(parsed) * 5 * (INT64_MAX // 10**9 + 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=duration_like)
+def test_durations_are_int64_or_input_error(text: str) -> None:
+    try:
+        nanoseconds = parse_duration_ns(text, allow_negative=True)
+    except InputError as error:
+        assert error.reason.startswith(("invalid Go duration", "Go duration", "unknown unit"))
+        return
+    assert -(1 << 63) <= nanoseconds <= INT64_MAX
+
+
+UNIT_NS = {"h": 3_600_000_000_000, "m": 60_000_000_000, "s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.tuples(st.integers(0, 10**20), st.sampled_from(sorted(UNIT_NS))), min_size=1, max_size=6),
+    negative=st.booleans(),
+)
+def test_whole_number_durations_are_exact_or_out_of_range(parts: list[tuple[int, str]], negative: bool) -> None:
+    text = ("-" if negative else "") + "".join(f"{number}{unit}" for number, unit in parts)
+    exact = sum(number * UNIT_NS[unit] for number, unit in parts)
+    limit = (1 << 63) if negative else INT64_MAX
+    if exact > limit:
+        with pytest.raises(InputError, match="is out of range"):
+            parse_duration_ns(text, allow_negative=True)
+    else:
+        assert parse_duration_ns(text, allow_negative=True) == (-exact if negative else exact)
+        if negative and exact:
+            with pytest.raises(InputError, match="is negative"):
+                parse_duration_ns(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(whole=st.integers(0, 10**6), fraction=st.from_regex(r"\A[0-9]{1,9}\Z"))
+def test_fractional_seconds_are_nanosecond_exact(whole: int, fraction: str) -> None:
+    expected = whole * 1_000_000_000 + int(fraction.ljust(9, "0"))
+    assert parse_duration_ns(f"{whole}.{fraction}s") == expected
+
+
+@pytest.mark.parametrize("name", sorted(JSON_PARSERS))
+@FUZZ
+@given(document=json_values, position=st.integers(min_value=0), garbage=st.binary(min_size=1, max_size=3).filter(lambda b: b[0] >= 0x80))
+def test_non_utf8_json_is_an_input_error(name: str, document: object, position: int, garbage: bytes) -> None:
+    data = _encode(document)
+    cut = position % (len(data) + 1)
+    corrupted = data[:cut] + garbage + data[cut:]
+    try:
+        corrupted.decode("utf-8")
+    except UnicodeDecodeError:
+        with pytest.raises(InputError, match="not UTF-8 text: invalid byte 0x"):
+            JSON_PARSERS[name](corrupted, PATH)
+
+
+@pytest.mark.parametrize("name", sorted(JSON_PARSERS))
+@pytest.mark.parametrize("depth", [pytest.param(2_000, id="2k"), pytest.param(200_000, id="200k")])
+def test_deeply_nested_json_is_an_input_error(name: str, depth: int) -> None:
+    nested = "[" * depth + "]" * depth
+    data = f'{{"BackendDisruptions": {nested}, "Alerts": {nested}, "spec": {nested}, "timestamp": {nested}}}'.encode()
+    with pytest.raises(InputError) as caught:
+        JSON_PARSERS[name](data, PATH)
+    assert caught.value.reason == "not valid JSON: nested too deeply"
+
+
+def test_deeply_nested_xml_is_not_a_recursion_problem() -> None:
+    depth = 100_000
+    data = b"<testsuites>" + b'<testsuite name="s">' * depth + b"</testsuite>" * depth + b"</testsuites>"
+    with pytest.raises(InputError, match="testsuite elements nested more than 64 deep"):
+        parse_junit(data, PATH)
+
+
+# --- the 100 MB file --------------------------------------------------------------------------------------------
+
+HUNDRED_MB = 100 * 1024 * 1024
+BOUNDED = 1024 * 1024  # a rejected oversize artifact must not cost more than this in new allocations
+
+
+@pytest.fixture(scope="module")
+def hundred_mb_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("huge") / "backend-disruption_20230214-101532.json"
+    entry = b'"kube-api-new-connections": {"Name": "kube-api-new-connections", "DisruptedDuration": "2.4s"}, '
+    with path.open("wb") as out:
+        out.write(b'{"BackendDisruptions": {')
+        while out.tell() < HUNDRED_MB - len(entry):
+            out.write(entry * 1000)
+        out.write(b'"x": {"Name": "x", "DisruptedDuration": "0s"}}}')
+    assert path.stat().st_size > HUNDRED_MB - len(entry)
+    return path
+
+
+def _peak_allocation(action: Callable[[], Any]) -> tuple[BaseException | None, int]:
+    tracemalloc.start()
+    try:
+        action()
+    except BaseException as error:  # noqa: BLE001 - returned for the assertion
+        caught: BaseException | None = error
+    else:
+        caught = None
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return caught, peak
+
+
+def test_100mb_file_is_refused_without_reading_it(hundred_mb_file: Path) -> None:
+    size = hundred_mb_file.stat().st_size
+
+    def read() -> None:
+        with hundred_mb_file.open("rb") as stream:
+            read_capped(stream, PATH)
+
+    error, peak = _peak_allocation(read)
+    assert isinstance(error, InputError)
+    assert error.reason == f"file is {size} bytes, over the 64 MiB limit"
+    assert peak < BOUNDED
+
+
+def test_100mb_stream_is_refused_with_memory_bounded_by_the_cap(hundred_mb_file: Path) -> None:
+    class Pipe(io.RawIOBase):  # a stream whose length is unknown, like an HTTP body
+        def __init__(self, inner: io.BufferedReader) -> None:
+            self.inner = inner
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+            return self.inner.readinto(buffer)
+
+    def read() -> None:
+        with hundred_mb_file.open("rb") as inner:
+            read_capped(io.BufferedReader(Pipe(inner)), PATH)  # type: ignore[arg-type]
+
+    error, peak = _peak_allocation(read)
+    assert isinstance(error, InputError)
+    assert error.reason == f"file is more than {MAX_ARTIFACT_BYTES} bytes, over the 64 MiB limit"
+    assert peak < MAX_ARTIFACT_BYTES + 8 * 1024 * 1024  # the cap plus a couple of chunks, not the whole 100 MB
+
+
+@pytest.mark.parametrize("name", sorted(ALL_PARSERS))
+def test_100mb_bytes_are_refused_before_any_decoding(name: str, hundred_mb_file: Path) -> None:
+    data = hundred_mb_file.read_bytes()
+    error, peak = _peak_allocation(lambda: ALL_PARSERS[name](data, PATH))
+    assert isinstance(error, InputError)
+    assert error.reason == f"file is {len(data)} bytes, over the 64 MiB limit"
+    assert peak < BOUNDED
