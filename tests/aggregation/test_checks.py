@@ -76,7 +76,10 @@ def test_percentile_rules(
 ) -> None:
     result = check_percentile(BACKEND, runs_of(*seconds), stats({p: pk}), p)
     assert (result.status, len(result.passed_runs), len(result.failed_runs), result.required) == (
-        status, passes, failures, required,
+        status,
+        passes,
+        failures,
+        required,
     )
     assert result.name == f"{BACKEND} disruption P{p} should not be worse"
     assert result.threshold == pk
@@ -297,9 +300,9 @@ def test_exclusion_does_not_change_the_gate() -> None:
 def test_invalid_regex_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as excinfo:
         backend_filter(["re:(unclosed"])
-    assert str(excinfo.value) == (
-        "--exclude-backend 're:(unclosed': invalid regular expression (missing ), unterminated subpattern at position 0)"
-    )
+    message = str(excinfo.value)
+    assert message.startswith("--exclude-backend 're:(unclosed': invalid regular expression (")
+    assert "unterminated subpattern" in message
 
 
 def test_skip_single_node_jobs() -> None:

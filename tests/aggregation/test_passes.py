@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from scipy.stats import fisher_exact
 
@@ -31,9 +33,7 @@ UPSTREAM_TABLE = {
 }
 
 
-@pytest.mark.parametrize(
-    "attempts", [pytest.param(n, id=f"{n}-attempts") for n in UPSTREAM_TABLE]
-)
+@pytest.mark.parametrize("attempts", [pytest.param(n, id=f"{n}-attempts") for n in UPSTREAM_TABLE])
 def test_pass_table_reproduces_upstream_row(attempts: int) -> None:
     assert pass_table(attempts) == UPSTREAM_TABLE[attempts]
 
@@ -94,7 +94,7 @@ def test_table_is_built_from_the_fisher_boundary() -> None:
 def test_beyond_upstream_rows_are_sane(attempts: int) -> None:
     row = required_passes_row(attempts)
     previous = required_passes_row(attempts - 1)
-    assert all(a <= b for a, b in zip(row, row[1:])), "monotone in working percent"
+    assert all(a <= b for a, b in itertools.pairwise(row)), "monotone in working percent"
     assert all(a <= b for a, b in zip(previous, row)), "monotone in attempts"
     assert row[0] == 0
     assert attempts - 2 <= row[100] <= attempts - 1

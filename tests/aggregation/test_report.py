@@ -19,7 +19,9 @@ from job_run_aggregator.aggregation.report import backend_verdict, render_html, 
 
 JOB = "periodic-ci-openshift-release-master-ci-4.13-e2e-aws-ovn-upgrade"
 PAYLOAD = "4.13.0-0.ci-2023-02-20-120000"
-HISTORY = HistoricalStats({k: 0.0 if k <= 90 else float(k - 90) for k in range(1, 100)}, mean=2.0, stddev=1.0, count=250)
+HISTORY = HistoricalStats(
+    {k: 0.0 if k <= 90 else float(k - 90) for k in range(1, 100)}, mean=2.0, stddev=1.0, count=250
+)
 
 
 def payload_runs() -> dict[str, list[tuple[str, float]]]:
@@ -47,7 +49,9 @@ def test_junit_counts_and_elements() -> None:
     failures = [c for c in cases if c.find("failure") is not None]
     skipped = [c for c in cases if c.find("skipped") is not None]
     assert (root.attrib["tests"], root.attrib["failures"], root.attrib["skipped"]) == (
-        "16", str(len(failures)), str(len(skipped)),
+        "16",
+        str(len(failures)),
+        str(len(skipped)),
     )
     assert len(failures) == sum(r.status == FAILED for r in checks) == 5
     assert len(skipped) == sum(r.status == SKIPPED for r in checks)
@@ -56,18 +60,23 @@ def test_junit_counts_and_elements() -> None:
     failure = by_name["ingress-to-console-new-connections disruption P95 should not be worse"].find("failure")
     assert failure is not None
     assert failure.attrib["message"] == failure.text
-    assert failure.attrib["message"].startswith("Zero of 10 runs at or below historical P95=5s (250 runs); at least one")
+    assert failure.attrib["message"].startswith(
+        "Zero of 10 runs at or below historical P95=5s (250 runs); at least one"
+    )
     assert "Failed runs: 1627100000=9s 1627100001=12s 1627100002=14s" in failure.attrib["message"]
     skip = by_name["image-registry-new-connections disruption P70 should not be worse"].find("skipped")
     assert skip is not None
-    assert skip.attrib["message"] == "Skipped: no historical disruption data for image-registry-new-connections in " + JOB + "."
+    assert (
+        skip.attrib["message"]
+        == "Skipped: no historical disruption data for image-registry-new-connections in " + JOB + "."
+    )
     passed = by_name["kube-api-new-connections disruption P95 should not be worse"]
     assert passed.find("failure") is None and passed.find("skipped") is None
     assert passed.findtext("system-out", "").startswith("10 of 10 runs at or below historical P95=5s")
 
 
 def test_junit_escapes_and_strips_what_xml_cannot_hold() -> None:
-    result = CheckResult("BackendDisruption", 'a<b>&"c"\x01 check', FAILED, "bad\x00 <tag> & \"q\"", "a", 1.0, ())
+    result = CheckResult("BackendDisruption", 'a<b>&"c"\x01 check', FAILED, 'bad\x00 <tag> & "q"', "a", 1.0, ())
     root = ET.fromstring(render_junit([result]))
     case = root.find("testcase")
     assert case is not None
@@ -153,3 +162,13 @@ def test_html_shows_backends_not_judged_when_gate_fails() -> None:
 def test_backend_verdict(statuses: list[str], verdict: str) -> None:
     checks = [CheckResult("BackendDisruption", "n", s, "m", "b", None, ()) for s in statuses]
     assert backend_verdict(checks) == verdict
+
+
+def test_html_lists_failed_backends_first() -> None:
+    page = render_html(JOB, PAYLOAD, results(), payload_runs())
+    sections = re.findall(r'<section id="backend-([\w-]+)">', page)
+    assert sections == [
+        "ingress-to-console-new-connections",
+        "kube-api-new-connections",
+        "image-registry-new-connections",
+    ]

@@ -88,17 +88,20 @@ def format_runs(runs: Iterable[RunSeconds]) -> str:
 def backend_filter(patterns: Sequence[str]) -> Callable[[str], bool]:
     """Build `is_excluded(backend)`: `re:<regex>` searches a regular expression, anything else is a
     case-sensitive shell glob matched against the whole backend name (`*-new-connections`, `ingress-*`)."""
-    matchers: list[Callable[[str], bool]] = []
+    regexes: list[re.Pattern[str]] = []
     for pattern in patterns:
-        if pattern.startswith("re:"):
-            try:
-                regex = re.compile(pattern[3:])
-            except re.error as exc:
-                raise ConfigError(f"--exclude-backend {pattern!r}: invalid regular expression ({exc})") from exc
-            matchers.append(lambda name, rx=regex: rx.search(name) is not None)
-        else:
-            matchers.append(lambda name, glob=pattern: fnmatch.fnmatchcase(name, glob))
-    return lambda backend: any(match(backend) for match in matchers)
+        if not pattern.startswith("re:"):
+            regexes.append(re.compile("^" + fnmatch.translate(pattern)))  # translate anchors the end only
+            continue
+        try:
+            regexes.append(re.compile(pattern[3:]))
+        except re.error as exc:
+            raise ConfigError(f"--exclude-backend {pattern!r}: invalid regular expression ({exc})") from exc
+
+    def is_excluded(backend: str) -> bool:
+        return any(regex.search(backend) for regex in regexes)
+
+    return is_excluded
 
 
 def is_single_node(job_name: str) -> bool:
@@ -161,7 +164,14 @@ def check_mean(backend: str, runs: Sequence[RunSeconds], stats: HistoricalStats)
         )
     listed = f" Runs: {format_runs(kept)}." if kept else ""
     return CheckResult(
-        SUITE, mean_test_name(backend), status, summary + listed + outlier, backend, threshold, runs, kind="mean",
+        SUITE,
+        mean_test_name(backend),
+        status,
+        summary + listed + outlier,
+        backend,
+        threshold,
+        runs,
+        kind="mean",
         dropped_runs=tuple(r for r, _ in dropped),
     )
 
@@ -210,8 +220,18 @@ def check_percentile(
         status = PASSED
         message = f"{len(passed)} of {attempts} runs at or below {limit}; {required} required.{listing}"
     return CheckResult(
-        SUITE, name, status, message, backend, threshold, runs, kind=kind, percentile=percentile,
-        passed_runs=tuple(r for r, _ in passed), failed_runs=tuple(r for r, _ in failed), required=required,
+        SUITE,
+        name,
+        status,
+        message,
+        backend,
+        threshold,
+        runs,
+        kind=kind,
+        percentile=percentile,
+        passed_runs=tuple(r for r, _ in passed),
+        failed_runs=tuple(r for r, _ in failed),
+        required=required,
     )
 
 

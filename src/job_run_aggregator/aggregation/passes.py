@@ -4,7 +4,7 @@ ci-tools' `jobrunaggregatoranalyzer` hard-codes a table for 1–12 attempts (and
 Its entries are reproduced here by the test that produced them, so any number of attempts works:
 
 - the historical corpus is 250 runs of which `round(working% · 250 / 100)` passed, rounding half to even (R's
-  `round`, which the table was evidently made with: half-up or truncation breaks rows 5, 10 and 11);
+  `round`, which the table was evidently made with: half-up breaks rows 5, 10 and 11, truncation more);
 - one-sided Fisher's exact test ("less"): p = P(X ≤ passes) for the hypergeometric X of passes among the n attempts,
   conditioned on both margins — scipy's `fisher_exact(..., alternative="less")`;
 - the table entry for n ≥ 3 attempts is the most passes that the test still calls significantly worse (p ≤ 0.05),
@@ -18,7 +18,7 @@ Exact integer arithmetic decides `p > 0.05`, so no rounding of tiny tails can fl
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from math import comb
 
 from ..errors import InputError
@@ -50,7 +50,7 @@ def _fewest_unsuspicious_passes(attempts: int, working_percent: int) -> int:
     return attempts + 1  # unreachable: all passes give p = 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def required_passes_row(attempts: int) -> tuple[int, ...]:
     """Table entries for `attempts`, indexed by whole working percent 0..100."""
     if attempts < 0:

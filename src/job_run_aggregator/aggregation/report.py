@@ -29,7 +29,7 @@ def render_junit(results: Sequence[CheckResult]) -> bytes:
         root = ET.Element("testsuites", _counts(results))
         root.extend(elements)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
 
 
 def _counts(results: Sequence[CheckResult]) -> dict[str, str]:
@@ -104,13 +104,17 @@ def render_html(
         f"<title>Disruption: {escape(job)} {escape(payload)}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Backend disruption of {escape(job)}</h1>",
-        f'<p class="meta">Payload {escape(payload)} · {len(run_ids)} runs with disruption data · '
-        f"{_badge(overall)} {escape(counts)}</p>",
+        (
+            f'<p class="meta">Payload {escape(payload)} · {len(run_ids)} runs with disruption data · '
+            f"{_badge(overall)} {escape(counts)}</p>"
+        ),
     ]
     for gate in gates:
         parts.append(f"<p>{_badge(gate.status)} {escape(gate.name)}: {escape(gate.message)}</p>")
+    rank = {FAILED: 0, PASSED: 1, SKIPPED: 2}  # failures first: what a person opens the page for
+    ordered = sorted(by_backend, key=lambda b: (rank.get(backend_verdict(by_backend[b]), 3), b))
     parts.append("<table><tr><th>Backend</th><th>Verdict</th><th>Reason</th></tr>")
-    for backend in sorted(by_backend):
+    for backend in ordered:
         checks = by_backend[backend]
         verdict = backend_verdict(checks)
         parts.append(
@@ -118,7 +122,7 @@ def render_html(
             f"<td>{escape(_reason(verdict, checks))}</td></tr>"
         )
     parts.append("</table>")
-    for backend in sorted(by_backend):
+    for backend in ordered:
         checks = by_backend[backend]
         parts.append(f'<section id="{_anchor(backend)}"><h2>{escape(backend)} {_badge(backend_verdict(checks))}</h2>')
         parts.append(_chart(runs.get(backend, ()), checks))
@@ -171,8 +175,10 @@ def _chart(values: Sequence[RunSeconds], checks: Sequence[CheckResult]) -> str:
     over = {run for c in checks if c.status != SKIPPED for run in c.failed_runs}
     dropped = {run for c in checks for run in c.dropped_runs}
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="disruption seconds per run">',
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            'aria-label="disruption seconds per run">'
+        ),
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#8c959f"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#8c959f"/>',
         f'<text x="{left - 4}" y="{y(0) + 3:.1f}" text-anchor="end">0s</text>',
@@ -204,9 +210,7 @@ def _chart(values: Sequence[RunSeconds], checks: Sequence[CheckResult]) -> str:
             f"<title>{escape(run_id)}={escape(format_seconds(seconds))}</title></circle>"
         )
         if len(points) <= 15:
-            out.append(
-                f'<text x="{cx:.1f}" y="{height - 8}" text-anchor="middle">{escape(run_id[-6:])}</text>'
-            )
+            out.append(f'<text x="{cx:.1f}" y="{height - 8}" text-anchor="middle">{escape(run_id[-6:])}</text>')
     if not points:
         out.append(f'<text x="{left + 8}" y="{top + plot_h / 2:.1f}">no runs reported this backend</text>')
     out.append("</svg>")

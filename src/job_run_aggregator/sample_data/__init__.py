@@ -7,7 +7,6 @@ so one seed gives the same bytes, and the first N jobs' data do not change when 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,16 +60,13 @@ def _write_run(out: str, run: Run, seed: int) -> tuple[int, int, str]:
 
 def generate_sample_data(out: Path, jobs: int = 12, days: int = 21, seed: int = 1, now: datetime | None = None,
                          runs_per_day: tuple[int, int] = (4, 8), payload: PayloadSpec | None = None,
-                         malformed: int = 0, releases: tuple[str, ...] = ("4.14", "4.13"),
-                         workers: int = 8) -> SampleSummary:
+                         malformed: int = 0, releases: tuple[str, ...] = ("4.14", "4.13")) -> SampleSummary:
     """Write a prow bucket folder `out/logs/<job>/<build-id>/…` of `days` days of runs ending at `now`.
 
-    Existing files with the same paths are overwritten; nothing else in `out` is touched. `workers` threads
-    write files concurrently; the bytes do not depend on it.
+    Existing files with the same paths are overwritten; nothing else in `out` is touched.
     """
     runs, payload_tag, aggregation_id = plan_runs(jobs, days, seed, now, runs_per_day, payload, malformed, releases)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        written = list(pool.map(lambda run: _write_run(str(out), run, seed), runs))
+    written = [_write_run(str(out), run, seed) for run in runs]
     latest = {run.job.name: run.build_id for run in runs}
     for name, build_id in latest.items():
         # Prow keeps a pointer to the newest run beside the runs: listings must skip it.
