@@ -1,0 +1,68 @@
+"""analyze-job-runs: aggregated disruption verdicts over the runs of one payload."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+
+from ..aggregation.runner import RunSelector, analyze_job_runs
+from ..durations import parse_duration_option
+from .history import utc
+from .main import app, ctx_of, stderr, stdout
+
+
+@app.command("analyze-job-runs")
+def analyze_job_runs_cmd(
+    ctx: typer.Context,
+    job: str = typer.Option(..., "--job", help="The job whose runs are aggregated."),
+    payload_tag: str = typer.Option(None, "--payload-tag", help="ProwJob annotation release.openshift.io/tag."),
+    aggregation_id: str = typer.Option(None, "--aggregation-id", help="Label release.openshift.io/aggregation-id."),
+    run_ids: str = typer.Option(None, "--run-ids", help="Comma-separated build ids."),
+    working_dir: Path = typer.Option(Path("."), "--working-dir", help="Where junit-aggregated.xml and the HTML go."),
+    timeout: str = typer.Option("5h30m", "--timeout", help="How long to wait for the runs to finish."),
+    poll_interval: str = typer.Option("1m", "--poll-interval", help="How often to look again while waiting."),
+    now: datetime = typer.Option(None, "--now", help="Judge as of this time, UTC (history is 10→3 days before)."),
+    exclude_backend: list[str] = typer.Option(None, "--exclude-backend",
+                                              help="Backend glob (or re:REGEX) not to judge; repeatable."),
+    skip_single_node: bool = typer.Option(False, "--skip-single-node", help="Skip every check for single-node jobs."),
+    search_recent: int = typer.Option(500, "--search-recent", help="How many newest run folders to search."),
+) -> None:
+    """Judge the runs of one payload against the job's own recent history; exit 1 when any check failed.
+
+    Example: job-run-aggregator analyze-job-runs --job periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade --payload-tag 4.14.0-0.ci-2026-11-27-101010 --working-dir ./out
+    """
+    c = ctx_of(ctx)
+    selector = RunSelector(payload_tag, aggregation_id, tuple(i.strip() for i in (run_ids or "").split(",") if i.strip()))
+
+    def on_wait(finished: int, total: int, waited: float) -> None:
+        stderr.print(f"{selector.describe()}: {finished}/{total} runs finished after {waited:.0f}s", markup=False)
+
+    from ..primer import read_jobs
+
+    wh = c.warehouse(read_only=True)
+    row = read_jobs(wh).get(job)
+    analysis = analyze_job_runs(
+        c.bucket(), wh, job, selector, working_dir,
+        now=utc(now) or datetime.now(timezone.utc),
+        timeout=parse_duration_option(timeout),
+        poll_interval=parse_duration_option(poll_interval).total_seconds(),
+        job_prefix=row["GCSJobHistoryLocationPrefix"] if row else None,
+        exclude_backends=exclude_backend or (), skip_single_node=skip_single_node, search_recent=search_recent,
+        workers=c.settings.workers, on_wait=on_wait,
+    )
+    for p in analysis.problems:
+        stderr.print(str(p), markup=False)
+    if analysis.unfinished:
+        stderr.print(f"not finished in time (not judged): {', '.join(analysis.unfinished)}", markup=False)
+    for r in analysis.results:
+        if r.status != "passed":
+            stdout.print(f"{r.status.upper():<7} {r.name}\n        {r.message.splitlines()[0] if r.message else ''}",
+                         markup=False)
+    counts = {s: sum(r.status == s for r in analysis.results) for s in ("passed", "failed", "skipped")}
+    stderr.print(
+        f"analyze-job-runs: {len(analysis.runs)} runs, checks {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped; wrote {analysis.junit_path} and {analysis.html_path}", markup=False)
+    if analysis.failed:
+        raise typer.Exit(1)
