@@ -151,7 +151,7 @@ def wrong_type(where: str, value: object, expected: str, path: str) -> InputErro
 
 def _check_text(where: str, value: str, path: str) -> str:
     try:
-        pass
+        value.encode("utf-8")
     except UnicodeEncodeError:
         # Python's json keeps lone surrogates ("\ud800"); they would crash the warehouse load later.
         raise InputError(f"{where} is not valid Unicode (lone surrogate escape)", path) from None
