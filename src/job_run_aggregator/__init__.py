@@ -1,5 +1,48 @@
-"""job-run-aggregator: OpenShift CI disruption historical data, on DuckDB or BigQuery."""
+"""job-run-aggregator: OpenShift CI disruption historical data, on DuckDB or BigQuery.
+
+The library behind the `job-run-aggregator` command; every command is a thin door onto one of these.
+"""
 
 from __future__ import annotations
 
+from .buckets.base import Bucket, open_bucket
+from .config import Settings, load_settings
+from .errors import ConfigError, InputError, JraError, LockBusy, SchemaDrift, TableMissing, TransientError
+from .history import HistoryQuery, export_historical_data, historical_rows
+from .ingest import upload
+from .matching import HistoricalData, JobType, job_type_for, load_historical
+from .model import ProwJob, RunSummary, Variant
+from .primer import prime_job_table
+from .variants import variant_for
+from .warehouse.base import Warehouse, open_warehouse
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Bucket",
+    "ConfigError",
+    "HistoricalData",
+    "HistoryQuery",
+    "InputError",
+    "JobType",
+    "JraError",
+    "LockBusy",
+    "ProwJob",
+    "RunSummary",
+    "SchemaDrift",
+    "Settings",
+    "TableMissing",
+    "TransientError",
+    "Variant",
+    "Warehouse",
+    "export_historical_data",
+    "historical_rows",
+    "job_type_for",
+    "load_historical",
+    "load_settings",
+    "open_bucket",
+    "open_warehouse",
+    "prime_job_table",
+    "upload",
+    "variant_for",
+]

@@ -115,18 +115,26 @@ def generate_sample_data(
     seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same bytes)."),
     now: datetime = typer.Option(None, "--now", help="End of the history (default: now, UTC)."),
     job_names_file: Path = typer.Option(None, "--job-names-file", help="Also write the job-name list here."),
+    payload_runs: int = typer.Option(0, "--payload-runs", help="Extra runs of one job for one payload (for analyze-job-runs)."),
+    payload_disruption_factor: float = typer.Option(1.0, "--payload-disruption-factor",
+                                                    help="> 1 makes the payload's runs worse than history."),
+    malformed: int = typer.Option(0, "--malformed", help="Runs that get one malformed backend-disruption file."),
 ) -> None:
     """Write a realistic prow bucket (prowjob/started/finished, disruption, alerts, cluster-data, junit).
 
     Example: job-run-aggregator generate-sample-data --out ./ci-artifacts --jobs 50 --days 21 --seed 7
     """
+    from ..sample_data import PayloadSpec, sample_job_names
     from ..sample_data import generate_sample_data as generate
-    from ..sample_data import sample_job_names
 
-    summary = generate(out, jobs=jobs, days=days, seed=seed, now=_utc(now))
+    payload = PayloadSpec(runs=payload_runs, disruption_factor=payload_disruption_factor) if payload_runs else None
+    summary = generate(out, jobs=jobs, days=days, seed=seed, now=_utc(now), payload=payload, malformed=malformed)
     if job_names_file:
         job_names_file.write_text(render_job_names_file(sample_job_names(jobs)))
     stderr.print(f"wrote {summary.runs} runs of {summary.jobs} jobs ({summary.files} files) to {out}", markup=False)
+    if payload_runs:
+        stderr.print(f"payload {summary.payload_tag} (aggregation id {summary.aggregation_id}): "
+                     f"{summary.payload_runs} runs", markup=False)
 
 
 def render_job_names_file(names: list[str]) -> str:
