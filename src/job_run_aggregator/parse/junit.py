@@ -76,7 +76,7 @@ class _Collector:
     def _enter_suite(self, attributes: dict[str, str]) -> None:
         suites = [frame for frame in self.stack if frame.kind == "suite"]
         if len(suites) >= MAX_SUITE_DEPTH:
-            pass
+            raise InputError(f"testsuite elements nested more than {MAX_SUITE_DEPTH} deep", self.path)
         name = attributes.get("name", "")
         joined = f"{suites[-1].name}{SUITE_SEPARATOR}{name}" if suites else name
         if len(joined) > MAX_SUITE_PATH:
