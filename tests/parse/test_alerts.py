@@ -226,7 +226,9 @@ def test_edge_documents(document: object, expected: list[AlertDuration]) -> None
             id="duration-overflow",
         ),
         pytest.param(
-            b'{"Alerts": [{"Name": "etcdNoLeader", "Level": "Critical", "Duration": "1s", "Value": ' + b"9" * 100 + b"}]}",
+            b'{"Alerts": [{"Name": "etcdNoLeader", "Level": "Critical", "Duration": "1s", "Value": '
+            + b"9" * 100
+            + b"}]}",
             "not valid JSON: a number with 100 digits is too large",
             id="giant-integer",
         ),
@@ -242,7 +244,9 @@ def test_malformed_files_name_the_problem(data: bytes, reason: str) -> None:
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        pytest.param("artifacts/e2e-aws-ovn/openshift-e2e-test/artifacts/junit/alerts_20230214-101532.json", True, id="typical"),
+        pytest.param(
+            "artifacts/e2e-aws-ovn/openshift-e2e-test/artifacts/junit/alerts_20230214-101532.json", True, id="typical"
+        ),
         pytest.param("alerts_20230214-101532.json", True, id="run-root"),
         pytest.param("artifacts/junit/alerts_20230214-101532.xml", False, id="not-json"),
         pytest.param("artifacts/alerts/prometheus.json", False, id="directory-name-only"),

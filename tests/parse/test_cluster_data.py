@@ -29,11 +29,19 @@ def test_parse_cluster_data(data: bytes, expected: str) -> None:
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        pytest.param(b'{"MasterNodesUpdated": "yes"}', 'MasterNodesUpdated is "yes", expected "Y", "N" or ""', id="word"),
-        pytest.param(b'{"MasterNodesUpdated": "y"}', 'MasterNodesUpdated is "y", expected "Y", "N" or ""', id="lowercase"),
-        pytest.param(b'{"MasterNodesUpdated": true}', "MasterNodesUpdated is a boolean, expected a string", id="boolean"),
+        pytest.param(
+            b'{"MasterNodesUpdated": "yes"}', 'MasterNodesUpdated is "yes", expected "Y", "N" or ""', id="word"
+        ),
+        pytest.param(
+            b'{"MasterNodesUpdated": "y"}', 'MasterNodesUpdated is "y", expected "Y", "N" or ""', id="lowercase"
+        ),
+        pytest.param(
+            b'{"MasterNodesUpdated": true}', "MasterNodesUpdated is a boolean, expected a string", id="boolean"
+        ),
         pytest.param(b"null", "top level is null, expected an object", id="null-document"),
-        pytest.param(b"{\"MasterNodesUpdated\": \"Y\"", "not valid JSON: Expecting ',' delimiter at line 1 column 27", id="truncated"),
+        pytest.param(
+            b'{"MasterNodesUpdated": "Y"', "not valid JSON: Expecting ',' delimiter at line 1 column 27", id="truncated"
+        ),
     ],
 )
 def test_malformed(data: bytes, reason: str) -> None:
@@ -45,7 +53,9 @@ def test_malformed(data: bytes, reason: str) -> None:
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        pytest.param("artifacts/e2e/openshift-e2e-test/artifacts/junit/cluster-data_20230214-113905.json", True, id="typical"),
+        pytest.param(
+            "artifacts/e2e/openshift-e2e-test/artifacts/junit/cluster-data_20230214-113905.json", True, id="typical"
+        ),
         pytest.param("cluster-data.json", True, id="bare"),
         pytest.param("artifacts/junit/cluster-data_20230214-113905.txt", False, id="not-json"),
         pytest.param("artifacts/cluster-data/other.json", False, id="directory-name-only"),

@@ -65,9 +65,7 @@ def test_two_phase_run_ceils_per_file_then_sums() -> None:
         "openshift-api-new-connections": 2,  # 0.75 → 1, 0.5 → 1; the same either way
         "openshift-api-reused-connections": 0,
     }
-    summed_first = {
-        name: math.ceil(sum(per_file.get(name, 0.0) for per_file in files)) for name in combined
-    }
+    summed_first = {name: math.ceil(sum(per_file.get(name, 0.0) for per_file in files)) for name in combined}
     assert summed_first != combined  # the fixture numbers really tell the two orders apart
 
 
@@ -131,7 +129,11 @@ BAD_PATH = "logs/periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrad
     ("data", "reason"),
     [
         pytest.param(b"", "not valid JSON: Expecting value at line 1 column 1", id="empty-file"),
-        pytest.param(b'{"BackendDisruptions": {', "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 25", id="truncated"),
+        pytest.param(
+            b'{"BackendDisruptions": {',
+            "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 25",
+            id="truncated",
+        ),
         pytest.param(b"[]", "top level is a list, expected an object", id="top-level-list"),
         pytest.param(b"{}", "BackendDisruptions is missing; not a backend-disruption file", id="missing-root"),
         pytest.param(

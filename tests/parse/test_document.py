@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-import job_run_aggregator.parse as parse
+from job_run_aggregator import parse
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.parse.document import (
     MAX_ARTIFACT_BYTES,
@@ -41,7 +41,9 @@ class _Unseekable(io.RawIOBase):
     [
         pytest.param(10, 10, None, id="at-limit"),
         pytest.param(11, 10, "file is 11 bytes, over the 10 bytes limit", id="one-over"),
-        pytest.param(MAX_ARTIFACT_BYTES + 1, MAX_ARTIFACT_BYTES, "file is 67108865 bytes, over the 64 MiB limit", id="mib"),
+        pytest.param(
+            MAX_ARTIFACT_BYTES + 1, MAX_ARTIFACT_BYTES, "file is 67108865 bytes, over the 64 MiB limit", id="mib"
+        ),
     ],
 )
 def test_check_size(size: int, limit: int, reason: str | None) -> None:
@@ -57,7 +59,11 @@ def test_check_size(size: int, limit: int, reason: str | None) -> None:
 @pytest.mark.parametrize("seekable", [pytest.param(True, id="seekable"), pytest.param(False, id="pipe")])
 @pytest.mark.parametrize(
     ("size", "limit"),
-    [pytest.param(0, 8, id="empty"), pytest.param(8, 8, id="at-limit"), pytest.param(3_000_000, 3_000_000, id="many-chunks")],
+    [
+        pytest.param(0, 8, id="empty"),
+        pytest.param(8, 8, id="at-limit"),
+        pytest.param(3_000_000, 3_000_000, id="many-chunks"),
+    ],
 )
 def test_read_capped_returns_everything_up_to_the_limit(seekable: bool, size: int, limit: int) -> None:
     stream = io.BytesIO(b"x" * size) if seekable else io.BufferedReader(_Unseekable(size))
@@ -87,14 +93,24 @@ def test_read_capped_starts_at_the_current_position() -> None:
     ("data", "reason"),
     [
         pytest.param(b"\xc3\x28", "not UTF-8 text: invalid byte 0xc3 at offset 0", id="bad-continuation"),
-        pytest.param('{"a": "caf\xe9"}'.encode("latin-1"), "not UTF-8 text: invalid byte 0xe9 at offset 10", id="latin-1"),
+        pytest.param(
+            '{"a": "caf\xe9"}'.encode("latin-1"), "not UTF-8 text: invalid byte 0xe9 at offset 10", id="latin-1"
+        ),
         pytest.param(b"[" * 100_000 + b"]" * 100_000, "not valid JSON: nested too deeply", id="deep-lists"),
         pytest.param(b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "not valid JSON: nested too deeply", id="deep-objects"),
         pytest.param(b"[Infinity]", "not valid JSON: Infinity is not valid JSON", id="infinity"),
         pytest.param(b"[-Infinity]", "not valid JSON: -Infinity is not valid JSON", id="minus-infinity"),
-        pytest.param(b"[" + b"1" * 5000 + b"]", "not valid JSON: a number with 5000 digits is too large", id="5000-digit-int"),
-        pytest.param(b"[-" + b"1" * 65 + b"]", "not valid JSON: a number with 65 digits is too large", id="65-digit-negative"),
-        pytest.param(b"{'a': 1}", "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2", id="single-quotes"),
+        pytest.param(
+            b"[" + b"1" * 5000 + b"]", "not valid JSON: a number with 5000 digits is too large", id="5000-digit-int"
+        ),
+        pytest.param(
+            b"[-" + b"1" * 65 + b"]", "not valid JSON: a number with 65 digits is too large", id="65-digit-negative"
+        ),
+        pytest.param(
+            b"{'a': 1}",
+            "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+            id="single-quotes",
+        ),
         pytest.param(b'{"a": 1} {"b": 2}', "not valid JSON: Extra data at line 1 column 10", id="two-documents"),
     ],
 )
@@ -107,7 +123,9 @@ def test_load_json_rejects(data: bytes, reason: str) -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        pytest.param(b'[1e999, 12345678901234567890, "\\u00e9"]', [float("inf"), 12345678901234567890, "é"], id="numbers-kept"),
+        pytest.param(
+            b'[1e999, 12345678901234567890, "\\u00e9"]', [float("inf"), 12345678901234567890, "é"], id="numbers-kept"
+        ),
         pytest.param(b"[" + b"9" * 64 + b"]", [int("9" * 64)], id="64-digits-ok"),
         pytest.param(b'{"a": 1, "a": 2}', {"a": 2}, id="duplicate-key-last-wins-like-go"),
     ],
@@ -122,7 +140,12 @@ def test_load_json_accepts(data: bytes, expected: object) -> None:
         pytest.param("", "Alerts", "Alerts", id="top"),
         pytest.param("Alerts", 3, "Alerts[3]", id="index"),
         pytest.param("Alerts[3]", "Name", "Alerts[3].Name", id="identifier"),
-        pytest.param("BackendDisruptions", "kube-api-new-connections", 'BackendDisruptions["kube-api-new-connections"]', id="dashed"),
+        pytest.param(
+            "BackendDisruptions",
+            "kube-api-new-connections",
+            'BackendDisruptions["kube-api-new-connections"]',
+            id="dashed",
+        ),
         pytest.param("metadata.labels", "a\nb", 'metadata.labels["a\\nb"]', id="newline-escaped"),
     ],
 )
@@ -162,7 +185,15 @@ def test_show(value: object, expected: str) -> None:
 
 def test_all_is_honest() -> None:
     exported = {name for name in dir(parse) if not name.startswith("_")} - {
-        "annotations", "alerts", "cluster_data", "disruption", "document", "durations", "junit", "prowjob", "started_finished",
+        "annotations",
+        "alerts",
+        "cluster_data",
+        "disruption",
+        "document",
+        "durations",
+        "junit",
+        "prowjob",
+        "started_finished",
     }
     assert sorted(parse.__all__) == sorted(exported)
     for name in parse.__all__:

@@ -86,7 +86,7 @@ def _check_record(record: object) -> None:
             elif isinstance(value, datetime):
                 assert value.tzinfo is not None and value.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
     else:
-        raise AssertionError(f"unexpected record {record!r}")
+        pytest.fail(f"unexpected record {record!r}")
 
 
 def parse_or_input_error(parser: Parser, data: bytes) -> object | None:
@@ -154,8 +154,16 @@ duration_like = st.one_of(
     ),
     st.sampled_from(["-2.4s", "3000000h", "9223372036854775808ns", "-9223372036854775808ns", "1d", "0", "-0s"]),
 )
-rfc3339_like = st.from_regex(
-    r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,12})?([Zz]|[+-][0-9]{2}:[0-9]{2})?\Z"
+rfc3339_like = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}{}{}".format,
+    st.integers(0, 9999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["", ".5", ".123456789123"]),
+    st.sampled_from(["Z", "z", "+00:00", "-04:00", "+23:59", "+24:00", "-99:99"]),
 )
 hostile_values = st.one_of(huge_numbers, hostile_text, duration_like, rfc3339_like, json_values)
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T")
@@ -183,7 +191,13 @@ def _slots(node: object) -> list[tuple[Any, Any]]:
     stack = [node]
     while stack:
         current = stack.pop()
-        keys: list[Any] = list(current) if isinstance(current, dict) else list(range(len(current))) if isinstance(current, list) else []
+        keys: list[Any] = (
+            list(current)
+            if isinstance(current, dict)
+            else list(range(len(current)))
+            if isinstance(current, list)
+            else []
+        )
         for key in keys:
             found.append((current, key))
             stack.append(current[key])
@@ -205,7 +219,9 @@ def _compact_prowjob() -> object:
     }
     return {
         "kind": real["kind"],
-        "metadata": {part: {key: real["metadata"][part][key] for key in keep[part]} for part in ("labels", "annotations")},
+        "metadata": {
+            part: {key: real["metadata"][part][key] for key in keep[part]} for part in ("labels", "annotations")
+        },
         "spec": {key: real["spec"][key] for key in keep["spec"]},
         "status": {key: real["status"][key] for key in keep["status"]},
     }
@@ -215,19 +231,24 @@ def _compact_prowjob() -> object:
 def broken(draw: st.DrawFn, bases: list[object]) -> bytes:
     """A real document with one to three fields replaced by hostile values or removed."""
     document = copy.deepcopy(draw(st.sampled_from(bases)))
+    chooser = draw(st.randoms(use_true_random=False))  # uniform over fields; sampled_from favours early ones
     for _ in range(draw(st.integers(1, 3))):
         slots = _slots(document)
         if not slots:
             break
-        container, key = draw(st.sampled_from(slots))
-        if isinstance(container, dict) and draw(st.integers(0, 4)) == 0:
+        leaves = [(container, key) for container, key in slots if not isinstance(container[key], (dict, list))]
+        container, key = chooser.choice(leaves if leaves and chooser.random() < 0.8 else slots)
+        if isinstance(container, dict) and chooser.random() < 0.2:
             del container[key]
         else:
             container[key] = draw(st.one_of(_like(container[key]), hostile_values))
     return _encode(document)
 
 
-DISRUPTION_BASES = [_fixture("backend-disruption_20230214-101532.json"), _fixture("backend-disruption_20230214-113905.json")]
+DISRUPTION_BASES = [
+    _fixture("backend-disruption_20230214-101532.json"),
+    _fixture("backend-disruption_20230214-113905.json"),
+]
 ALERTS_BASES = [_fixture("alerts_20230214-101532.json"), _fixture("alerts_20230214-113905.json")]
 PROWJOB_BASES = [_compact_prowjob()]
 STARTED_FINISHED_BASES = [_fixture("started.json"), _fixture("finished.json")]
@@ -344,7 +365,11 @@ def test_fractional_seconds_are_nanosecond_exact(whole: int, fraction: str) -> N
 
 @pytest.mark.parametrize("name", sorted(JSON_PARSERS))
 @FUZZ
-@given(document=json_values, position=st.integers(min_value=0), garbage=st.binary(min_size=1, max_size=3).filter(lambda b: b[0] >= 0x80))
+@given(
+    document=json_values,
+    position=st.integers(min_value=0),
+    garbage=st.binary(min_size=1, max_size=3).filter(lambda b: b[0] >= 0x80),
+)
 def test_non_utf8_json_is_an_input_error(name: str, document: object, position: int, garbage: bytes) -> None:
     data = _encode(document)
     cut = position % (len(data) + 1)
@@ -376,7 +401,12 @@ def test_deeply_nested_xml_is_not_a_recursion_problem() -> None:
 # --- every kept string field, every parser: lone surrogates and giant numbers --------------------------------------
 
 KEPT_STRING_FIELDS = [
-    pytest.param("disruption", "backend-disruption_20230214-113905.json", ("BackendDisruptions", "kube-api-new-connections", "Name"), id="disruption-name"),
+    pytest.param(
+        "disruption",
+        "backend-disruption_20230214-113905.json",
+        ("BackendDisruptions", "kube-api-new-connections", "Name"),
+        id="disruption-name",
+    ),
     pytest.param("alerts", "alerts_20230214-101532.json", ("Alerts", 0, "Name"), id="alerts-name"),
     pytest.param("alerts", "alerts_20230214-101532.json", ("Alerts", 1, "Namespace"), id="alerts-namespace"),
     pytest.param("alerts", "alerts_20230214-101532.json", ("Alerts", 2, "Level"), id="alerts-level"),
@@ -385,11 +415,71 @@ KEPT_STRING_FIELDS = [
     pytest.param("prowjob", "prowjob.json", ("spec", "job"), id="prowjob-job"),
     pytest.param("prowjob", "prowjob.json", ("spec", "cluster"), id="prowjob-cluster"),
     pytest.param("prowjob", "prowjob.json", ("status", "state"), id="prowjob-state"),
-    pytest.param("prowjob", "prowjob.json", ("metadata", "labels", "release.openshift.io/analysis"), id="prowjob-analysis"),
-    pytest.param("prowjob", "prowjob.json", ("metadata", "labels", "release.openshift.io/aggregation-id"), id="prowjob-aggregation"),
+    pytest.param(
+        "prowjob", "prowjob.json", ("metadata", "labels", "release.openshift.io/analysis"), id="prowjob-analysis"
+    ),
+    pytest.param(
+        "prowjob",
+        "prowjob.json",
+        ("metadata", "labels", "release.openshift.io/aggregation-id"),
+        id="prowjob-aggregation",
+    ),
     pytest.param("prowjob", "prowjob.json", ("metadata", "annotations", "release.openshift.io/tag"), id="prowjob-tag"),
-    pytest.param("prowjob", "prowjob.json", ("metadata", "annotations", "release.openshift.io/from-tag"), id="prowjob-from-tag"),
+    pytest.param(
+        "prowjob", "prowjob.json", ("metadata", "annotations", "release.openshift.io/from-tag"), id="prowjob-from-tag"
+    ),
 ]
+
+
+READ_FIELDS = KEPT_STRING_FIELDS + [
+    pytest.param(
+        "disruption",
+        "backend-disruption_20230214-101532.json",
+        ("BackendDisruptions", "kube-api-new-connections", "DisruptedDuration"),
+        id="disruption-duration",
+    ),
+    pytest.param(
+        "disruption",
+        "backend-disruption_20230214-101532.json",
+        ("BackendDisruptions", "kube-api-new-connections"),
+        id="disruption-entry",
+    ),
+    pytest.param(
+        "disruption", "backend-disruption_20230214-101532.json", ("BackendDisruptions",), id="disruption-root"
+    ),
+    pytest.param("alerts", "alerts_20230214-113905.json", ("Alerts", 3, "Duration"), id="alerts-duration"),
+    pytest.param("alerts", "alerts_20230214-113905.json", ("Alerts", 0), id="alerts-entry"),
+    pytest.param("alerts", "alerts_20230214-113905.json", ("Alerts",), id="alerts-root"),
+    pytest.param("started-finished", "started.json", ("timestamp",), id="started-timestamp"),
+    pytest.param("started-finished", "finished.json", ("passed",), id="finished-passed"),
+    pytest.param("prowjob", "prowjob.json", ("status", "startTime"), id="prowjob-start"),
+    pytest.param("prowjob", "prowjob.json", ("status", "completionTime"), id="prowjob-completion"),
+    pytest.param("prowjob", "prowjob.json", ("status", "build_id"), id="prowjob-build-id"),
+    pytest.param("prowjob", "prowjob.json", ("metadata", "labels"), id="prowjob-labels"),
+    pytest.param("prowjob", "prowjob.json", ("status",), id="prowjob-status"),
+]
+
+
+@pytest.mark.parametrize(("name", "fixture", "keys"), READ_FIELDS)
+@settings(max_examples=25, deadline=None, database=None)
+@given(data=st.data())
+def test_every_read_field_with_hostile_values(
+    name: str, fixture: str, keys: tuple[Any, ...], data: st.DataObject
+) -> None:
+    document = _fixture(fixture)
+    original = document
+    for key in keys:
+        original = original[key]
+    _set(document, keys, data.draw(st.one_of(_like(original), hostile_values)))
+    parse_or_input_error(JSON_PARSERS[name], _encode(document))
+
+
+@pytest.mark.parametrize(("name", "fixture", "keys"), READ_FIELDS)
+def test_every_edge_number_in_every_read_field(name: str, fixture: str, keys: tuple[Any, ...]) -> None:
+    for number in EDGE_NUMBERS:
+        document = _fixture(fixture)
+        _set(document, keys, number)
+        parse_or_input_error(JSON_PARSERS[name], _encode(document))
 
 
 def _set(document: Any, keys: tuple[Any, ...], value: object) -> None:

@@ -96,12 +96,14 @@ def test_testsuites_with_nested_suites() -> None:
         ),
         pytest.param(
             b'<testsuite name="a"><testsuite name="b"><testsuite name="c"><testcase name="t"><failure>x</failure>'
-            b"</testcase></testsuite></testsuite><testcase name=\"after\"/></testsuite>",
+            b'</testcase></testsuite></testsuite><testcase name="after"/></testsuite>',
             [TestCase("t", "a|||b|||c", "Failed"), TestCase("after", "a", "Passed")],
             id="three-levels-then-back",
         ),
         pytest.param(
-            '<?xml version="1.0" encoding="ISO-8859-1"?><testsuite name="s"><testcase name="caf\xe9"/></testsuite>'.encode("latin-1"),
+            '<?xml version="1.0" encoding="ISO-8859-1"?><testsuite name="s"><testcase name="caf\xe9"/></testsuite>'.encode(
+                "latin-1"
+            ),
             [TestCase("café", "s", "Passed")],
             id="declared-latin-1",
         ),
@@ -148,21 +150,36 @@ DOCTYPE_REFUSED = "XML with a DOCTYPE is refused (entity expansion risk); junit 
     [
         pytest.param(BILLION_LAUGHS, DOCTYPE_REFUSED, id="billion-laughs"),
         pytest.param(
-            b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-            b'<testsuite name="&x;"/>',
+            b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]><testsuite name="&x;"/>',
             DOCTYPE_REFUSED,
             id="external-entity",
         ),
         pytest.param(
-            b'<!DOCTYPE testsuite SYSTEM "http://127.0.0.1:9/junit.dtd"><testsuite/>', DOCTYPE_REFUSED, id="external-dtd"
+            b'<!DOCTYPE testsuite SYSTEM "http://127.0.0.1:9/junit.dtd"><testsuite/>',
+            DOCTYPE_REFUSED,
+            id="external-dtd",
         ),
-        pytest.param(b'<testsuite name="&undefined;"/>', "not well-formed XML: undefined entity at line 1, column 1", id="undefined-entity"),
+        pytest.param(
+            b'<testsuite name="&undefined;"/>',
+            "not well-formed XML: undefined entity at line 1, column 1",
+            id="undefined-entity",
+        ),
         pytest.param(b"", "not well-formed XML: no element found at line 1, column 1", id="empty"),
         pytest.param(b"<testsuite>", "not well-formed XML: no element found at line 1, column 12", id="unclosed"),
-        pytest.param(b"<testsuite></testsuites>", "not well-formed XML: mismatched tag at line 1, column 14", id="mismatched"),
+        pytest.param(
+            b"<testsuite></testsuites>", "not well-formed XML: mismatched tag at line 1, column 14", id="mismatched"
+        ),
         pytest.param(b"\xff\xfe\x00", "not well-formed XML: unclosed token at line 1, column 2", id="garbage-bytes"),
-        pytest.param(b'{"BackendDisruptions": {}}', "not well-formed XML: not well-formed (invalid token) at line 1, column 1", id="json-in-xml-file"),
-        pytest.param(b"<html><body>503</body></html>", "root element is <html>, expected <testsuites> or <testsuite>", id="html-error-page"),
+        pytest.param(
+            b'{"BackendDisruptions": {}}',
+            "not well-formed XML: not well-formed (invalid token) at line 1, column 1",
+            id="json-in-xml-file",
+        ),
+        pytest.param(
+            b"<html><body>503</body></html>",
+            "root element is <html>, expected <testsuites> or <testsuite>",
+            id="html-error-page",
+        ),
     ],
 )
 def test_malformed_junit(xml: bytes, reason: str) -> None:
@@ -202,7 +219,9 @@ def test_deep_non_suite_nesting_needs_no_recursion() -> None:
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        pytest.param("artifacts/e2e-aws-ovn/openshift-e2e-test/artifacts/junit/junit_e2e__20230214-113905.xml", True, id="e2e"),
+        pytest.param(
+            "artifacts/e2e-aws-ovn/openshift-e2e-test/artifacts/junit/junit_e2e__20230214-113905.xml", True, id="e2e"
+        ),
         pytest.param("artifacts/junit_operator.xml", True, id="ci-operator"),
         pytest.param("junit.xml", True, id="bare"),
         pytest.param("artifacts/junit/e2e-monitor-tests__20230214.xml", False, id="not-junit-prefixed"),

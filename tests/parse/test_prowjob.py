@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -43,8 +43,8 @@ def test_real_prowjob() -> None:
         job_name=JOB,
         build_id=BUILD_ID,
         state="failure",
-        start_time=datetime(2023, 2, 14, 9, 52, 4, tzinfo=timezone.utc),
-        completion_time=datetime(2023, 2, 14, 11, 26, 22, 500123, tzinfo=timezone.utc),
+        start_time=datetime(2023, 2, 14, 9, 52, 4, tzinfo=UTC),
+        completion_time=datetime(2023, 2, 14, 11, 26, 22, 500123, tzinfo=UTC),
         cluster="build05",
         release_tag="4.13.0-0.ci-2023-02-14-091022",
         payload_tag="4.13.0-0.ci-2023-02-14-091022",
@@ -58,22 +58,36 @@ def test_real_prowjob() -> None:
     [
         pytest.param(changed(), None, "build_id", BUILD_ID, id="build-id-from-status"),
         pytest.param(changed(), "1625449494468857999", "build_id", "1625449494468857999", id="folder-name-wins"),
-        pytest.param(changed((("status", "build_id"), ...)), BUILD_ID, "build_id", BUILD_ID, id="status-build-id-absent"),
-        pytest.param(changed((("status", "completionTime"), None)), BUILD_ID, "completion_time", None, id="completion-null-unfinished"),
-        pytest.param(changed((("status", "completionTime"), ...)), BUILD_ID, "completion_time", None, id="completion-absent-unfinished"),
+        pytest.param(
+            changed((("status", "build_id"), ...)), BUILD_ID, "build_id", BUILD_ID, id="status-build-id-absent"
+        ),
+        pytest.param(
+            changed((("status", "completionTime"), None)),
+            BUILD_ID,
+            "completion_time",
+            None,
+            id="completion-null-unfinished",
+        ),
+        pytest.param(
+            changed((("status", "completionTime"), ...)),
+            BUILD_ID,
+            "completion_time",
+            None,
+            id="completion-absent-unfinished",
+        ),
         pytest.param(changed((("status", "startTime"), ...)), BUILD_ID, "start_time", None, id="start-absent"),
         pytest.param(
             changed((("status", "startTime"), "2023-02-14T05:52:04-04:00")),
             BUILD_ID,
             "start_time",
-            datetime(2023, 2, 14, 9, 52, 4, tzinfo=timezone.utc),
+            datetime(2023, 2, 14, 9, 52, 4, tzinfo=UTC),
             id="offset-converted-to-utc",
         ),
         pytest.param(
             changed((("status", "startTime"), "2023-02-14t09:52:04.123456789z")),
             BUILD_ID,
             "start_time",
-            datetime(2023, 2, 14, 9, 52, 4, 123456, tzinfo=timezone.utc),
+            datetime(2023, 2, 14, 9, 52, 4, 123456, tzinfo=UTC),
             id="nanoseconds-truncated-lowercase",
         ),
         pytest.param(changed((("spec", "cluster"), ...)), BUILD_ID, "cluster", "", id="cluster-absent"),
@@ -97,7 +111,11 @@ def test_fields(data: bytes, build_id: str | None, field: str, expected: object)
         pytest.param(changed((("spec", "job"), ...)), "spec.job is missing", id="job-absent"),
         pytest.param(changed((("spec", "job"), "")), "spec.job is empty", id="job-empty"),
         pytest.param(changed((("spec", "job"), 42)), "spec.job is a number (42), expected a string", id="job-number"),
-        pytest.param(changed((("spec", "cluster"), {"name": "build05"})), "spec.cluster is an object, expected a string", id="cluster-object"),
+        pytest.param(
+            changed((("spec", "cluster"), {"name": "build05"})),
+            "spec.cluster is an object, expected a string",
+            id="cluster-object",
+        ),
         pytest.param(changed((("status", "state"), ...)), "status.state is missing", id="state-absent"),
         pytest.param(changed((("status",), "done")), "status is a string, expected an object", id="status-string"),
         pytest.param(

@@ -63,7 +63,8 @@ def _disrupted_seconds(entry: Mapping[str, object], where: str, path: str) -> fl
     if "DisruptedDuration" not in entry:
         raise InputError(f"{here} is missing", path)
     value = entry["DisruptedDuration"]
-    pass
+    if not isinstance(value, str):
+        raise wrong_type(here, value, 'a Go duration string such as "2.4s"', path)
     try:
         return parse_duration_seconds(value)
     except InputError as error:

@@ -7,7 +7,6 @@ record says exactly what is wrong; hostile values are cut short before they reac
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import BinaryIO
 
@@ -190,12 +189,3 @@ def string_map(obj: JsonObject, key: str, where: str, path: str) -> dict[str, st
     mapping = optional_object(obj, key, where, path)
     here = field_path(where, key)
     return {name: optional_string(mapping, name, here, path) for name in mapping}
-
-
-def finite_number(value: object, where: str, path: str) -> float:
-    """A JSON number that is finite (1e999 decodes to inf)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise wrong_type(where, value, "a number", path)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(f"{where} is {show(value)}, out of range", path)
-    return value

@@ -115,5 +115,7 @@ def parse_junit(data: bytes, path: str) -> list[TestCase]:
         parser.Parse(data, True)
     except expat.ExpatError as error:
         reason = expat.ErrorString(error.code) if error.code is not None else str(error)
-        raise InputError(f"not well-formed XML: {reason} at line {error.lineno}, column {error.offset + 1}", path) from None
+        raise InputError(
+            f"not well-formed XML: {reason} at line {error.lineno}, column {error.offset + 1}", path
+        ) from None
     return collector.cases

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.model import ProwJob
@@ -49,10 +49,16 @@ def parse_rfc3339(text: str, where: str, path: str) -> datetime:
             offset = -offset
     try:
         moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond,
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            microsecond,
             tzinfo=timezone(offset),
         )
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except (ValueError, OverflowError) as error:
         raise InputError(f"{where} is {show(text)}, not a valid time ({error})", path) from None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.model import StartedFinished
@@ -36,4 +36,4 @@ def _timestamp(value: object, path: str) -> datetime | None:
         raise wrong_type("timestamp", value, "whole epoch seconds", path)
     if not 0 <= value <= _MAX_TIMESTAMP:
         raise InputError(f"timestamp {show(value)} is out of range (0 to {_MAX_TIMESTAMP} epoch seconds)", path)
-    return datetime.fromtimestamp(value, tz=timezone.utc)
+    return datetime.fromtimestamp(value, tz=UTC)
