@@ -43,6 +43,14 @@ WHERE r.StartTime < TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND)
 GROUP BY r.JobName
 """
 
+# Runs that failed (unusable prowjob.json) are recorded in LoadProblems and not marked loaded; they are re-read
+# on every upload, however old, so a failure is never silently outside the look-back window.
+FAILED_SQL = """
+SELECT DISTINCT p.JobName AS JobName, p.JobRunName AS Name
+FROM LoadProblems AS p LEFT JOIN {marker} AS r ON r.Name = p.JobRunName
+WHERE p.Uploader = @uploader AND r.Name IS NULL
+"""
+
 KNOWN_ALERTS_SQL = """
 SELECT DISTINCT j.Release AS Release, a.Name AS Name, a.Namespace AS Namespace, a.Level AS Level
 FROM Alerts AS a JOIN Jobs AS j ON a.JobName = j.JobName
@@ -63,6 +71,7 @@ class LoadedState:
 
     start_after: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> job -> id
     loaded: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # kind -> job -> ids in window
+    failed: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # kind -> job -> ids to retry
 
     def listing_start(self, job: str, kinds: Iterable[str], since: str | None) -> str | None:
         # The lowest start over the uploaders: one listing serves them all.
@@ -76,10 +85,17 @@ class LoadedState:
         out = []
         for k in kinds:
             after = self.start_after.get(k, {}).get(job)
-            if (after is not None and run_id <= after) or run_id in self.loaded.get(k, {}).get(job, set()):
+            if run_id in self.failed.get(k, {}).get(job, set()):
+                out.append(k)
+            elif (after is not None and run_id <= after) or run_id in self.loaded.get(k, {}).get(job, set()):
                 continue
-            out.append(k)
+            else:
+                out.append(k)
         return tuple(out)
+
+    def failed_runs(self, job: str, kinds: Iterable[str]) -> list[str]:
+        """Ids of this job's failed runs still to retry, oldest first."""
+        return sorted(set().union(*(self.failed.get(k, {}).get(job, set()) for k in kinds)))
 
 
 def read_loaded_state(warehouse: Warehouse, kinds: Iterable[str], lookback: timedelta) -> LoadedState:
@@ -95,6 +111,10 @@ def read_loaded_state(warehouse: Warehouse, kinds: Iterable[str], lookback: time
             elif r["Name"] is not None:
                 starts[r["JobName"]] = r["Name"]
         state.start_after[kind], state.loaded[kind] = starts, loaded
+        failed: dict[str, set[str]] = {}
+        for r in warehouse.query(FAILED_SQL.format(marker=marker), {"uploader": kind}):
+            failed.setdefault(r["JobName"], set()).add(r["Name"])
+        state.failed[kind] = failed
     return state
 
 
@@ -152,7 +172,10 @@ def upload(
 def _upload_job(bucket, warehouse, pool, job, kinds, state, since, known, summary, dry_run, emit, now) -> None:
     start = state.listing_start(job.name, kinds, since)
     todo: list[tuple[str, tuple[str, ...]]] = []
-    for run_id in bucket.list_dirs(job.prefix, start_after=start):
+    listed = list(bucket.list_dirs(job.prefix, start_after=start))
+    seen = set(listed)
+    retries = [r for r in state.failed_runs(job.name, kinds) if r not in seen and (since is None or r > since)]
+    for run_id in retries + listed:
         summary.seen += 1
         missing = state.missing_kinds(job.name, run_id, kinds)
         if missing:

@@ -7,11 +7,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from ingest.upload_model import (
-    UploadModel, corrupt, job_setups, model_tables, natural_key_duplicates, prepare_warehouse, runs_of,
+    UploadModel,
+    add_phase,
+    corrupt,
+    job_setups,
+    model_tables,
+    natural_key_duplicates,
+    prepare_warehouse,
+    runs_of,
     warehouse_tables,
 )
+
 from job_run_aggregator.buckets.base import open_bucket
 from job_run_aggregator.ingest import CHUNK_RUNS, upload
 from job_run_aggregator.sample_data import generate_sample_data, sample_job_names
@@ -25,13 +32,18 @@ OVERRIDES = {NO_TEST_RUNS_JOB: {"CollectTestRuns": False}, NO_DISRUPTION_JOB: {"
 
 
 def write_sample(data_dir: Path) -> Path:
-    """4 jobs x 3 days in `data_dir/<bucket>`; the upgrade job's first run gets a truncated disruption file."""
+    """4 jobs x 3 days in `data_dir/<bucket>`; in the upgrade job, the first run gets a truncated disruption file
+    and the next two runs two more phases whose fractions tell the combination rules apart."""
     root = data_dir / BUCKET
     generate_sample_data(root, jobs=4, days=3, seed=11, now=NOW)
-    first_run = root / "logs" / UPGRADE_JOB / runs_of(root, UPGRADE_JOB)[0]
-    disruption_files = sorted(first_run.rglob("backend-disruption_*.json"))
+    runs = [root / "logs" / UPGRADE_JOB / r for r in runs_of(root, UPGRADE_JOB)]
+    disruption_files = sorted(runs[0].rglob("backend-disruption_*.json"))
     assert len(disruption_files) == 2, "an upgrade run has one disruption file per phase"
     corrupt(disruption_files[0])
+    for run in runs[1:3]:
+        # ceil per file then sum: +2 +121 seconds (sum then ceil would add 122); alerts: sum 3600.5 s then ceil.
+        add_phase(run, "29990101-000000", disruption="1.5s", alert="250ms")
+        add_phase(run, "29990101-000001", disruption="2m0.25s", alert="1h0m0.25s")
     return root
 
 

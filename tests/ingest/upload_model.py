@@ -107,7 +107,8 @@ class UploadModel:
     """Replays uploads of a bucket folder: jobs in name order, each job's new finished runs as one batch."""
 
     jobs: Sequence[JobSetup]
-    tables: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t.name: [] for t in TABLES if t.name != "Jobs"})
+    tables: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {t.name: [] for t in TABLES if t.name != "Jobs"})
     loaded: set[tuple[str, str]] = field(default_factory=set)
     known: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)  # release -> alert keys
 
@@ -272,14 +273,14 @@ def normal(value: Any) -> Any:
     return value
 
 
-def table_columns(name: str) -> tuple[str, ...]:
+def table_columns(name: str, ignored: Sequence[str] = PROBLEM_IGNORED) -> tuple[str, ...]:
     columns = next(t.column_names for t in TABLES if t.name == name)
-    return tuple(c for c in columns if name != "LoadProblems" or c not in PROBLEM_IGNORED)
+    return tuple(c for c in columns if name != "LoadProblems" or c not in ignored)
 
 
-def as_tuples(name: str, rows: Iterable[Mapping[str, Any]]) -> list[tuple]:
-    """Rows of table `name` as sorted tuples of every compared column."""
-    columns = table_columns(name)
+def as_tuples(name: str, rows: Iterable[Mapping[str, Any]], ignored: Sequence[str] = PROBLEM_IGNORED) -> list[tuple]:
+    """Rows of table `name` as sorted tuples of every compared column (LoadProblems without `ignored`)."""
+    columns = table_columns(name, ignored)
     return sorted((tuple(normal(r.get(c)) for c in columns) for r in rows), key=repr)
 
 
@@ -287,9 +288,10 @@ def model_tables(model: UploadModel) -> dict[str, list[tuple]]:
     return {name: as_tuples(name, rows) for name, rows in model.tables.items()}
 
 
-def warehouse_tables(warehouse: Warehouse) -> dict[str, list[tuple]]:
+def warehouse_tables(warehouse: Warehouse, ignored: Sequence[str] = PROBLEM_IGNORED) -> dict[str, list[tuple]]:
     """Every row of every uploaded table (Jobs excluded), as `as_tuples` renders them."""
-    return {t.name: as_tuples(t.name, warehouse.query(f"SELECT * FROM `{t.name}`")) for t in TABLES if t.name != "Jobs"}
+    return {t.name: as_tuples(t.name, warehouse.query(f"SELECT * FROM `{t.name}`"), ignored)
+            for t in TABLES if t.name != "Jobs"}
 
 
 def natural_key_duplicates(warehouse: Warehouse) -> dict[str, int]:
@@ -297,7 +299,8 @@ def natural_key_duplicates(warehouse: Warehouse) -> dict[str, int]:
     out = {}
     for t in TABLES:
         keys = ", ".join(f"`{k}`" for k in t.key)
-        rows = warehouse.query(f"SELECT COUNT(*) AS n FROM (SELECT {keys} FROM `{t.name}` GROUP BY {keys} HAVING COUNT(*) > 1)")
+        rows = warehouse.query(
+            f"SELECT COUNT(*) AS n FROM (SELECT {keys} FROM `{t.name}` GROUP BY {keys} HAVING COUNT(*) > 1)")
         out[t.name] = int(rows[0]["n"])
     return out
 
@@ -326,7 +329,9 @@ def runs_of(root: Path, job: str) -> list[str]:
 
 # -- setting up a warehouse -----------------------------------------------------------------------------------------
 
-def prepare_warehouse(url: str, names: Sequence[str], overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Warehouse:
+def prepare_warehouse(
+    url: str, names: Sequence[str], overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> Warehouse:
     """Open `url`, create the tables, prime Jobs from `names`, then rewrite Jobs columns per `overrides[job]`."""
     from job_run_aggregator.primer import prime_job_table, read_jobs
     from job_run_aggregator.warehouse.base import open_warehouse
@@ -350,3 +355,30 @@ def corrupt(path: Path) -> None:
     """Cut a JSON file in half, as an interrupted artifact upload leaves it."""
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+
+
+def add_phase(run_folder: Path, stamp: str, disruption: str, alert: str) -> None:
+    """Add another test phase's files to a run: its first disruption and alerts files again, every duration replaced."""
+    first = sorted(run_folder.rglob("backend-disruption_*.json"))[0]
+    doc = json.loads(first.read_bytes())
+    for entry in doc["BackendDisruptions"].values():
+        entry["DisruptedDuration"] = disruption
+    (first.parent / f"backend-disruption_{stamp}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False))
+    first = sorted(run_folder.rglob("alerts_*.json"))[0]
+    doc = json.loads(first.read_bytes())
+    for entry in doc["Alerts"]:
+        entry["Duration"] = alert
+    (first.parent / f"alerts_{stamp}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def tables_at(url: str, ignored: Sequence[str] = PROBLEM_IGNORED) -> dict[str, list[tuple]]:
+    """Open the warehouse at `url`, check that no natural key occurs twice, and return every row; then close it."""
+    from job_run_aggregator.warehouse.base import open_warehouse
+
+    warehouse = open_warehouse(url)
+    try:
+        duplicates = {t: n for t, n in natural_key_duplicates(warehouse).items() if n}
+        assert not duplicates, f"natural keys loaded more than once: {duplicates}"
+        return warehouse_tables(warehouse, ignored)
+    finally:
+        warehouse.close()

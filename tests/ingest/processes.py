@@ -1,0 +1,92 @@
+"""The real CLI as separate processes: start one, wait until its upload has begun, stop, continue or kill it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from servers import REPO
+
+UPLOAD_STARTED = "jobs to check"  # logged once the lock is held and the loaded state has been read
+SUMMARY = re.compile(
+    r"upload-all: jobs (?P<jobs>\d+), runs seen (?P<seen>\d+), loaded (?P<loaded>\d+), already loaded (?P<skipped>\d+),"
+    r" unfinished (?P<unfinished>\d+), failed (?P<failed>\d+); rows loaded: (?P<rows>.*); problems (?P<problems>\d+)"
+)
+
+
+def cli_env() -> dict[str, str]:
+    """The environment of a CLI process: this checkout's package first, plain log lines on stderr."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
+    env["JRA_LOG_LEVEL"] = "INFO"
+    return env
+
+
+@dataclass
+class CliProcess:
+    """One `python -m job_run_aggregator …` process; stderr is read line by line."""
+
+    args: tuple[str, ...]
+    proc: subprocess.Popen = field(init=False)
+    stderr: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "job_run_aggregator", *self.args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env(),
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_for_upload_start(self) -> None:
+        """Read stderr until the upload has begun; fail with what was printed if the process ends first."""
+        while True:
+            line = self.proc.stderr.readline()
+            if not line:
+                self.finish()
+                raise AssertionError(f"process ended (exit {self.proc.returncode}) before its upload began:\n"
+                                     + "".join(self.stderr))
+            self.stderr.append(line)
+            if UPLOAD_STARTED in line:
+                return
+
+    def finish(self, timeout: float = 300) -> int:
+        _, rest = self.proc.communicate(timeout=timeout)
+        self.stderr.append(rest or "")
+        return self.proc.returncode
+
+    @property
+    def output(self) -> str:
+        return "".join(self.stderr)
+
+    def summary(self) -> dict[str, object]:
+        match = SUMMARY.search(self.output)
+        assert match, f"no summary line in:\n{self.output}"
+        out: dict[str, object] = {k: int(v) for k, v in match.groupdict().items() if k != "rows"}
+        rows = match["rows"]
+        out["rows"] = {} if rows == "none" else {t: int(n) for t, n in (p.rsplit(" ", 1) for p in rows.split(", "))}
+        return out
+
+
+def upload_all(warehouse_url: str, bucket: Path, *extra: str) -> CliProcess:
+    """Start `upload-all`; global options in `extra` come first (e.g. --lock-timeout 1)."""
+    return CliProcess(("--warehouse", warehouse_url, "--bucket", str(bucket), *extra, "upload-all"))
+
+
+def run_cli(*args: str, timeout: float = 300) -> CliProcess:
+    process = CliProcess(args)
+    assert process.finish(timeout) == 0, process.output
+    return process
+
+
+def copy_duckdb(template: Path, target: Path) -> str:
+    """Copy a closed DuckDB warehouse file; return its URL."""
+    shutil.copyfile(template, target)
+    return f"duckdb:///{target}"
