@@ -166,22 +166,11 @@ class BigQueryWarehouse:
 
         self._call(f"load into {t.name}", load_staging)
         try:
-            on = " AND ".join(f"T.`{k}` = S.`{k}`" for k in t.key)
-            cols = ", ".join(f"`{c}`" for c in t.column_names)
-            # Dedupe the staging rows on the key (last one wins) so a batch cannot collide with itself.
-            source = (
-                f"(SELECT * EXCEPT(_rn) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
-                f"{', '.join(f'`{k}`' for k in t.key)}) AS _rn FROM `{self._ref(staging)}`) WHERE _rn = 1)"
-            )
-            update = ""
-            if replace:
-                sets = ", ".join(f"`{c}` = S.`{c}`" for c in t.column_names if c not in t.key)
-                update = f" WHEN MATCHED THEN UPDATE SET {sets}"
-            sql = (
-                f"MERGE `{self._ref(t.name)}` T USING {source} S ON {on}{update} "
-                f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({', '.join(f'S.`{c}`' for c in t.column_names)})"
-            )
-            job = self._call(f"merge into {t.name}", lambda: _run(self.client.query(sql, job_config=self._job_config({}))))
+            window = partition_window(t, rows)
+            sql = merge_sql(t, self._ref(t.name), self._ref(staging), replace, pruned=window is not None)
+            params = {"partition_start": window[0], "partition_end": window[1]} if window else {}
+            job = self._call(f"merge into {t.name}",
+                             lambda: _run(self.client.query(sql, job_config=self._job_config(params))))
             return int(getattr(job, "num_dml_affected_rows", None) or 0)
         finally:
             try:
@@ -219,6 +208,47 @@ class BigQueryWarehouse:
         return out
 
 
+# Tables partitioned on a job run's start time: a run's start never changes, so a key's rows always sit in the
+# same partition and a MERGE may look only at the batch's partitions. (LoadProblems partitions on DetectedAt,
+# which changes on every retry, so its MERGE must see the whole table.)
+RUN_START_PARTITIONS = ("StartTime", "JobRunStartTime")
+
+
+def partition_window(t: Table, rows: Sequence[Row]) -> tuple[datetime, datetime] | None:
+    """The batch's first and last partition values, when the MERGE may be pruned to them."""
+    if t.partition not in RUN_START_PARTITIONS:
+        return None
+    values = [r.get(t.partition) for r in rows]
+    if not values or not all(isinstance(v, datetime) for v in values):
+        return None  # a NULL start sits in the __NULL__ partition; keep the unpruned MERGE for such a batch
+    return min(values), max(values)
+
+
+def merge_sql(t: Table, target: str, staging: str, replace: bool, pruned: bool) -> str:
+    """MERGE the staging rows into `target` on the natural key (parameters @partition_start/@partition_end).
+
+    With `pruned`, the target side is limited to the batch's partitions: without it every MERGE reads the key
+    columns of the whole table, once per job and uploader per cycle.
+    """
+    on = " AND ".join(f"T.`{k}` = S.`{k}`" for k in t.key)
+    if pruned:
+        on += f" AND T.`{t.partition}` BETWEEN @partition_start AND @partition_end"
+    cols = ", ".join(f"`{c}`" for c in t.column_names)
+    # Dedupe the staging rows on the key (last one wins) so a batch cannot collide with itself.
+    source = (
+        f"(SELECT * EXCEPT(_rn) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+        f"{', '.join(f'`{k}`' for k in t.key)}) AS _rn FROM `{staging}`) WHERE _rn = 1)"
+    )
+    update = ""
+    if replace:
+        sets = ", ".join(f"`{c}` = S.`{c}`" for c in t.column_names if c not in t.key)
+        update = f" WHEN MATCHED THEN UPDATE SET {sets}"
+    return (
+        f"MERGE `{target}` T USING {source} S ON {on}{update} "
+        f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({', '.join(f'S.`{c}`' for c in t.column_names)})"
+    )
+
+
 def _run(job):
     job.result()
     return job
@@ -253,7 +283,7 @@ def _make_client(project: str, credentials_file: str | None):
 
         try:
             creds = service_account.Credentials.from_service_account_file(credentials_file)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # any shape of bad key file (a JSON list: AttributeError)
             # Name the file and the problem, never the contents.
             raise ConfigError(f"{credentials_file}: not a usable service-account key ({type(exc).__name__})") from None
         return bigquery.Client(project=project, credentials=creds)

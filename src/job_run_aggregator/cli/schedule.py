@@ -1,0 +1,69 @@
+"""schedule: keep a warehouse current on one machine (job-table-updater → upload-all → exports, every period)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..durations import parse_duration_option
+from ..ingest import DEFAULT_LOOKBACK
+from ..schedule import STEPS, CycleConfig, StopFlag, run_schedule, stop_on_signals
+from ..variants import DEFAULT_RELEASES, parse_releases
+from .main import Context, app, ctx_of
+from .progress import upload_progress
+from .upload import LOOKBACK_OPT, WORKERS_OPT
+
+
+@app.command("schedule")
+def schedule(
+    ctx: typer.Context,
+    every: str = typer.Option("4h", "--every", help="Period between cycle starts, e.g. 4h, 30m."),
+    once: bool = typer.Option(False, "--once", help="Run one cycle and exit (non-zero when a step failed)."),
+    export_dir: Path = typer.Option(None, "--export-dir", help="Also write both query_results files here."),
+    release: str = typer.Option(None, "--release", help="Release to export (default: the newest in Jobs)."),
+    job_names_file: Path = typer.Option(None, "--job-names-file", help="Prime Jobs from this job-name file."),
+    release_repo: Path = typer.Option(None, "--release-repo", help="Prime Jobs from this openshift/release checkout."),
+    only: list[str] = typer.Option(None, "--only", metavar="STEP",
+                                   help=f"Run only these steps (repeatable): {', '.join(STEPS)}."),
+    update_jobs: bool = typer.Option(True, "--update-jobs/--no-update-jobs",
+                                     help="Rewrite Jobs rows whose derived variant changed."),
+    min_job_runs: int = typer.Option(None, "--min-job-runs", help="Exports keep variants with at least this many "
+                                     "runs (default 100 for disruptions, 0 for alerts)."),
+    lookback: str = LOOKBACK_OPT,
+    workers: int = WORKERS_OPT,
+) -> None:
+    """Run the job-table-updater, upload-all and the exports every period, holding the writers' lock per cycle.
+
+    A failed step is logged and retried next period; SIGTERM/SIGINT stop cleanly between commits.
+
+    Example: job-run-aggregator schedule --every 4h --release-repo ~/src/release --export-dir ./exports
+    """
+    c = ctx_of(ctx)
+    s = c.settings
+    config = CycleConfig(
+        job_names_file=job_names_file or (Path(s.job_names_file) if s.job_names_file else None),
+        release_repo=release_repo or (Path(s.release_repo) if s.release_repo else None),
+        releases=parse_releases(s.releases) if s.releases else DEFAULT_RELEASES,
+        update_jobs=update_jobs,
+        export_dir=export_dir,
+        release=release,
+        min_job_runs=min_job_runs,
+        steps=tuple(only) if only else STEPS,
+        lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
+        workers=workers or s.workers,
+        lock_timeout=s.lock_timeout,
+        dry_run=s.dry_run,
+    )
+
+    def open_objects():
+        # A fresh Context per cycle: its warehouse is closed after the cycle, so nothing is held while sleeping.
+        cycle = Context(s)
+        return cycle.bucket(), cycle.warehouse()
+
+    stop = StopFlag()
+    with stop_on_signals(stop):
+        code = run_schedule(open_objects, config, parse_duration_option(every), once=once, stop=stop,
+                            progress=lambda: upload_progress("upload-all"))
+    if code:
+        raise typer.Exit(code)
