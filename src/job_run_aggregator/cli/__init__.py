@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import aggregate, history, jobs, matching, tables, upload  # noqa: F401  (registers commands)
+from . import aggregate, history, jobs, matching, schedule, serve, tables, upload  # noqa: F401  (registers commands)
 from .main import app
 
 __all__ = ["app"]

@@ -1,0 +1,7 @@
+"""The dashboard (`serve`): a read-only Starlette app over the warehouse."""
+
+from __future__ import annotations
+
+from .app import create_app
+
+__all__ = ["create_app"]
