@@ -123,7 +123,8 @@ def demo_cmd(
             f"  P95 {row['P95']:8.2f}s  P99 {row['P99']:8.2f}s", markup=False)
     stdout.print(f"Wrote {r.backend_file} ({r.backend_rows} rows) and {r.alerts_file} ({r.alerts_rows} rows)",
                  markup=False)
-    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} serve", markup=False)
+    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} --bucket {r.directory / 'ci-artifacts'} serve",
+                 markup=False)
 
 
 def _read(path: Path) -> bytes:
