@@ -53,6 +53,9 @@ class HistoryQuery:
     @property
     def window(self) -> tuple[datetime, datetime]:
         end = self.now or datetime.now(timezone.utc)
+        # In UTC: aware arithmetic in a zone with daylight saving is wall-clock time, so 21 days there can be
+        # 21×24 h ± 1 h. A naive `now` is UTC, as on the command line.
+        end = end.replace(tzinfo=timezone.utc) if end.tzinfo is None else end.astimezone(timezone.utc)
         days = self.days if self.days is not None else (21 if self.data_type == DISRUPTIONS else 7)
         return end - timedelta(days=days), end
 

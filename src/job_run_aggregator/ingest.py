@@ -2,7 +2,8 @@
 
 Per job and uploader, listing starts after the newest loaded build id older than the look-back window, and
 ids already loaded inside the window are skipped, so a run that finished late is still picked up. Runs are
-loaded in chunks of one job's runs, each chunk committed together with its job-run (marker) rows.
+read and committed in chunks of one job's runs (at most CHUNK_RUNS), each chunk's rows together with its job-run
+(marker) rows, by a writer thread so that reading the next chunk overlaps the commit.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -165,16 +166,84 @@ def upload(
     state = read_loaded_state(warehouse, kinds, lookback)
     known = read_known_alerts(warehouse, now()) if ALERTS in kinds else {}
     progress.start(len(jobs))
+    loader = _Loader(warehouse, summary, dry_run, emit)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for job in jobs:
-            job_kinds = job.kinds(kinds)
-            if job_kinds:
-                _upload_job(bucket, warehouse, pool, job, job_kinds, state, since, known, summary, dry_run, emit, now)
-            progress.advance(job.name, summary)
+        try:
+            for job in jobs:
+                job_kinds = job.kinds(kinds)
+                if job_kinds:
+                    _upload_job(bucket, loader, pool, job, job_kinds, state, since, known, summary, now)
+                # progress.advance promises the job is committed (the scheduler stops there on SIGTERM).
+                loader.then(lambda name=job.name: progress.advance(name, summary))
+            loader.wait()
+        finally:
+            loader.close()
     return summary
 
 
-def _upload_job(bucket, warehouse, pool, job, kinds, state, since, known, summary, dry_run, emit, now) -> None:
+class _Loader:
+    """Commits each chunk's rows on a writer thread, one commit in flight, while the next chunk is read.
+
+    DuckDB and the BigQuery client release the GIL, so reading and parsing proceed during a commit. A chunk's
+    counts reach the summary, and callbacks registered after it run, only once it is committed.
+    """
+
+    def __init__(self, warehouse: Warehouse, summary: RunSummary, dry_run: bool, emit) -> None:
+        self.warehouse, self.summary, self.dry_run, self.emit = warehouse, summary, dry_run, emit
+        self.writer = None if dry_run else ThreadPoolExecutor(max_workers=1, thread_name_prefix="jra-load")
+        self.committing: Future | None = None
+        self.counts: RunSummary | None = None
+        self.callbacks: list[Callable[[], None]] = []
+
+    def submit(self, batch: dict[str, list[dict[str, Any]]], counts: RunSummary) -> None:
+        self.wait()
+        # Marker tables go last (see rows_for_run); dict order is insertion order, so re-order explicitly.
+        markers = set(MARKER_TABLE.values())
+        ordered = {t: r for t, r in batch.items() if t not in markers} | {t: r for t, r in batch.items() if t in markers}
+        if self.dry_run:
+            for table, rows in ordered.items():
+                for row in rows:
+                    if self.emit:
+                        self.emit(table, row)
+                counts.rows[table] = counts.rows.get(table, 0) + len(rows)
+            _add_counts(self.summary, counts)
+            return
+        self.committing, self.counts = self.writer.submit(self.warehouse.load, ordered), counts
+
+    def then(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once everything submitted so far is committed (now, when nothing is in flight)."""
+        if self.committing is None:
+            callback()
+        else:
+            self.callbacks.append(callback)
+
+    def wait(self) -> None:
+        """Wait for the commit in flight; its error, if any, is raised here; then run the waiting callbacks."""
+        if self.committing is None:
+            return
+        done, counts, self.committing, self.counts = self.committing, self.counts, None, None
+        for table, n in done.result().items():
+            counts.rows[table] = counts.rows.get(table, 0) + n
+        _add_counts(self.summary, counts)
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.shutdown(wait=True)
+
+
+def _add_counts(summary: RunSummary, counts: RunSummary) -> None:
+    summary.loaded += counts.loaded
+    summary.unfinished += counts.unfinished
+    summary.failed += counts.failed
+    summary.problems.extend(counts.problems)
+    for table, n in counts.rows.items():
+        summary.rows[table] = summary.rows.get(table, 0) + n
+
+
+def _upload_job(bucket, loader, pool, job, kinds, state, since, known, summary, now) -> None:
     start = state.listing_start(job.name, kinds, since)
     todo: list[tuple[str, tuple[str, ...]]] = []
     listed = list(bucket.list_dirs(job.prefix, start_after=start))
@@ -190,7 +259,8 @@ def _upload_job(bucket, warehouse, pool, job, kinds, state, since, known, summar
     for i in range(0, len(todo), CHUNK_RUNS):
         chunk = todo[i : i + CHUNK_RUNS]
         parsed = list(pool.map(lambda item: _read_run(bucket, job, item[0], item[1]), chunk))
-        _load_chunk(warehouse, job, chunk, parsed, known, summary, dry_run, emit, now())
+        counts = RunSummary(rows={})
+        loader.submit(_chunk_rows(job, chunk, parsed, known, counts, now()), counts)
 
 
 def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
@@ -209,7 +279,8 @@ def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...])
     return run
 
 
-def _load_chunk(warehouse, job, chunk, parsed, known, summary, dry_run, emit, detected_at) -> None:
+def _chunk_rows(job, chunk, parsed, known, summary, detected_at) -> dict[str, list[dict[str, Any]]]:
+    """The rows of one job's chunk of runs, per table; counts the runs and problems in `summary`."""
     batch: dict[str, list[dict[str, Any]]] = {}
     release_known = known.setdefault(job.release, set())
     # Alerts first seen in this chunk count as known for all of its runs, so the result does not depend on
@@ -232,15 +303,4 @@ def _load_chunk(warehouse, job, chunk, parsed, known, summary, dry_run, emit, de
         summary.loaded += 1
         for table, rows in rows_for_run(run, kinds, sorted(release_known), detected_at).items():
             batch.setdefault(table, []).extend(rows)
-    # Marker tables go last (see rows_for_run); dict order is insertion order, so re-order explicitly.
-    markers = set(MARKER_TABLE.values())
-    ordered = {t: r for t, r in batch.items() if t not in markers} | {t: r for t, r in batch.items() if t in markers}
-    if dry_run:
-        for table, rows in ordered.items():
-            for row in rows:
-                if emit:
-                    emit(table, row)
-            summary.rows[table] = summary.rows.get(table, 0) + len(rows)
-        return
-    for table, n in warehouse.load(ordered).items():
-        summary.rows[table] = summary.rows.get(table, 0) + n
+    return batch

@@ -19,6 +19,17 @@ DEFAULT_BASE_DELAY = 0.5
 DEFAULT_MAX_DELAY = 20.0
 
 
+def configure(attempts: int | None = None, base_delay: float | None = None, max_delay: float | None = None) -> None:
+    """Set the process-wide retry budget (the CLI applies the retry_* settings here); None keeps a value."""
+    global DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY
+    if attempts is not None:
+        DEFAULT_ATTEMPTS = attempts
+    if base_delay is not None:
+        DEFAULT_BASE_DELAY = base_delay
+    if max_delay is not None:
+        DEFAULT_MAX_DELAY = max_delay
+
+
 def retry_call(
     fn: Callable[[], T],
     what: str,
@@ -36,7 +47,7 @@ def retry_call(
             return fn()
         except TransientError as exc:
             if attempt == attempts:
-                raise TransientError(f"{exc} (gave up after {attempts} attempts)") from exc
+                raise TransientError(f"{exc} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})") from exc
             delay = random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
             log.warning("%s: transient failure (%s); retry %d/%d in %.1fs", what, exc, attempt, attempts - 1, delay)
             sleep(delay)

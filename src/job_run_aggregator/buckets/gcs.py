@@ -11,6 +11,7 @@ from ..retry import retry_call
 try:
     import requests
     from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exc
     from google.cloud import storage
 except ImportError:  # pragma: no cover - exercised only without the extra
     storage = None
@@ -30,6 +31,11 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
     if name in {"DataCorruption", "InvalidResponse", "IncompleteRead", "ProtocolError"}:
         # A truncated or corrupted body (checksum mismatch): read it again.
         return TransientError(f"{what}: incomplete or corrupted download ({name})")
+    if isinstance(exc, auth_exc.TransportError) or (isinstance(exc, auth_exc.RefreshError) and exc.retryable):
+        return TransientError(f"{what}: cannot get an access token from Google ({type(exc).__name__})")
+    if isinstance(exc, auth_exc.RefreshError):
+        # Its text is the token endpoint's answer; name the problem, not the exchange.
+        return ConfigError(f"{what}: the token endpoint refused the credentials; check the service-account key")
     if isinstance(exc, gexc.Forbidden | gexc.Unauthorized):
         return ConfigError(f"{what}: access denied by GCS; check the credentials or use a public bucket")
     return None
@@ -45,6 +51,9 @@ class GCSBucket:
         self.bucket = self.client.bucket(bucket)
 
     def _call(self, what: str, fn):
+        # The client's own retry layer is switched off at every call (retry=None): it would retry for up to
+        # 120 s per call behind our backs and resume cut downloads with range requests whose checksum is never
+        # verified. One layer, ours, with a known budget (retry.DEFAULT_ATTEMPTS), re-reads whole objects.
         def attempt():
             try:
                 return fn()
@@ -63,7 +72,7 @@ class GCSBucket:
         offset = f"{prefix}{start_after}0" if start_after else None
 
         def page_all() -> list[str]:
-            it = self.client.list_blobs(self.bucket, prefix=prefix, delimiter="/", start_offset=offset)
+            it = self.client.list_blobs(self.bucket, prefix=prefix, delimiter="/", start_offset=offset, retry=None)
             for _ in it:  # prefixes are filled in while iterating pages
                 pass
             return sorted(p[len(prefix):].rstrip("/") for p in it.prefixes)
@@ -75,12 +84,18 @@ class GCSBucket:
     def list_files(self, prefix: str) -> Iterator[str]:
         prefix = prefix.rstrip("/") + "/"
         names = self._call(
-            f"gs://{self.name}/{prefix}", lambda: [b.name for b in self.client.list_blobs(self.bucket, prefix=prefix)]
+            f"gs://{self.name}/{prefix}",
+            lambda: [b.name for b in self.client.list_blobs(self.bucket, prefix=prefix, retry=None)],
         )
         yield from names
 
     def read(self, path: str) -> bytes:
-        return self._call(f"gs://{self.name}/{path}", lambda: self.bucket.blob(path).download_as_bytes(checksum="md5"))
+        # "auto" is crc32c (with its C extension), which GCS sends for every object; md5 is missing for
+        # composite objects, whose truncated bodies would then pass unchecked.
+        return self._call(
+            f"gs://{self.name}/{path}",
+            lambda: self.bucket.blob(path).download_as_bytes(checksum="auto", retry=None),
+        )
 
     def browse_url(self, path: str) -> str:
         return f"https://prow.ci.openshift.org/view/gs/{self.name}/{path.strip('/')}"
@@ -92,7 +107,7 @@ def _make_client(anonymous: bool, credentials_file: str | None):
     if credentials_file:
         try:
             return storage.Client.from_service_account_json(credentials_file)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # any shape of bad key file (a JSON list: AttributeError); never its contents
             raise ConfigError(f"{credentials_file}: not a usable service-account key ({type(exc).__name__})") from None
     try:
         return storage.Client()

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from .. import retry
 from ..buckets.base import Bucket, open_bucket
 from ..config import Settings, load_settings
 from ..errors import JraError
@@ -39,6 +40,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    # A bug's traceback must never print local variables: they can hold a key file's contents.
+    pretty_exceptions_show_locals=False,
     help="OpenShift CI disruption historical data: ingest prow buckets, compute P95/P99, judge runs.",
 )
 
@@ -101,6 +104,7 @@ def main(
         lock_timeout=lock_timeout,
         maximum_bytes_billed=maximum_bytes_billed,
     )
+    retry.configure(settings.retry_attempts, settings.retry_base_delay, settings.retry_max_delay)
     logging.basicConfig(
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         stream=sys.stderr,

@@ -137,7 +137,9 @@ def check_run_cmd(
     job_type = job_type_from(job_name, *flags)
     if obs.disruption is None:
         stderr.print(f"{run}: no backend-disruption files; nothing to judge for disruption", markup=False)
-    verdicts = judge_run(obs.disruption or {}, obs.alerts, job_type, backend_data, alert_data, rules, min_job_runs)
+    # Alerts are judged only when --alerts-data is given; otherwise each would be a skipped testcase nobody asked for.
+    alerts = obs.alerts if alert_data is not None else None
+    verdicts = judge_run(obs.disruption or {}, alerts, job_type, backend_data, alert_data, rules, min_job_runs)
     if junit:
         junit.write_bytes(render_junit(verdicts, "BackendDisruption"))
     if as_json:

@@ -6,6 +6,7 @@ import math
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.parse.document import (
@@ -46,6 +47,15 @@ def parse_disruption_file(data: bytes, path: str) -> dict[str, float]:
         raise wrong_type("BackendDisruptions", backends, "an object keyed by backend", path)
     seconds: dict[str, float] = {}
     for key, entry in backends.items():
+        name = entry.get("Name") if isinstance(entry, dict) else None
+        value = entry.get("DisruptedDuration") if isinstance(entry, dict) else None
+        if type(name) is str and name and name.isascii() and name not in seconds and type(value) is str:
+            try:
+                seconds[name] = _seconds(value)
+                continue
+            except InputError:
+                pass
+        # Something is off: the checks below build the field path (costly per entry) and say what.
         where = field_path("BackendDisruptions", key)
         if not isinstance(entry, dict):
             raise wrong_type(where, entry, "an object", path)
@@ -56,6 +66,10 @@ def parse_disruption_file(data: bytes, path: str) -> dict[str, float]:
             raise InputError(f"{field_path(where, 'Name')} {show(name)} appears twice in the file", path)
         seconds[name] = _disrupted_seconds(entry, where, path)
     return seconds
+
+
+# Files repeat a few durations ("0s", "1s", …) thousands of times; errors are raised, never cached.
+_seconds = lru_cache(maxsize=4096)(parse_duration_seconds)
 
 
 def _disrupted_seconds(entry: Mapping[str, object], where: str, path: str) -> float:

@@ -12,11 +12,36 @@ from typing import BinaryIO
 
 from job_run_aggregator.errors import InputError
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the standard decoder below gives the same results, only slower
+    orjson = None
+
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 _MAX_NUMBER_DIGITS = 64  # JSON integers beyond this are nonsense in any artifact; int() would also refuse >4300
 _READ_CHUNK = 1024 * 1024
 _SHOWN = 60
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# orjson turns integers beyond 64 bits into floats and has no nesting limit, unlike the strict decoder below.
+# Documents that could hold either go to the strict decoder: those with a run of 19+ digits where JSON allows a
+# value (after `[`, `:` or `,`; digits inside strings may match too, which only costs speed), and those with
+# enough brackets to nest deeper than the strict decoder can. The check runs on a "shape" of the document:
+# digits → 0, `[{` → [, `:,` → `,`, anything else → x, whitespace dropped (one C pass, ~3x cheaper than a regex).
+_SHAPE = bytes(
+    ord("0") if chr(b).isdigit() and b < 128 else ord("[") if b in b"[{" else ord(",") if b in b":," else
+    ord("-") if b == ord("-") else ord("x")
+    for b in range(256)
+)
+_LONG = b"0" * 19
+_LONG_AFTER = (b"," + _LONG, b",-" + _LONG, b"[" + _LONG, b"[-" + _LONG)
+_FAST_BRACKETS = 512
+
+
+def _fast_decodable(data: bytes) -> bool:
+    shape = data.translate(_SHAPE, b" \t\n\r")
+    if shape.count(b"[") >= _FAST_BRACKETS or shape.startswith(_LONG) or shape.startswith(b"-" + _LONG):
+        return False
+    return not any(marker in shape for marker in _LONG_AFTER)
 
 JsonObject = dict[str, object]
 
@@ -118,6 +143,13 @@ def load_json(data: bytes, path: str) -> object:
         InputError: too big, not UTF-8, not JSON, nested too deeply, or holding a giant number.
     """
     check_size(data, path)
+    if orjson is not None and _fast_decodable(data):
+        # The fast decoder accepts only what the strict one below accepts (with the same values); whatever it
+        # refuses goes to the strict one, whose error messages are the ones reported.
+        try:
+            return orjson.loads(data)
+        except (ValueError, RecursionError):
+            pass
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -181,6 +213,8 @@ def optional_string(obj: JsonObject, key: str, where: str, path: str) -> str:
         return ""
     if not isinstance(value, str):
         raise wrong_type(field_path(where, key), value, "a string", path)
+    if value.isascii():  # no surrogate possible; spares building the field path for every string
+        return value
     return _check_text(field_path(where, key), value, path)
 
 

@@ -1,0 +1,241 @@
+"""A fault-injecting HTTP/1.1 proxy on 127.0.0.1 for tests: between a client and a real server (fake-gcs-server).
+
+Each request is forwarded whole, then answered as-is or with a fault: an error status (429/500/503), a reset
+connection (RST, no answer), a body cut short under a correct Content-Length, a body cut short under a matching
+wrong Content-Length, or a delay. Whether and how the n-th request for a given method+URL fails is a pure function
+of (seed, method, URL, n), so a run's fault schedule does not depend on thread timing; `streak` caps the faults in a
+row for one method+URL (after that many, it is answered as-is).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+STATUS_FAULTS = {"429": 429, "500": 500, "503": 503}
+FAULT_KINDS = ("429", "500", "503", "reset", "cut", "short", "delay")
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+              "content-length"}
+
+
+def fault_for(seed: int, rate: float, kinds: tuple[str, ...], method: str, url: str, n: int) -> str | None:
+    """The fault for the `n`-th (0-based) request `method url`, or None: deterministic per seed."""
+    digest = hashlib.sha256(f"{seed}|{method}|{url}|{n}".encode()).digest()
+    draw = int.from_bytes(digest[:8], "big") / 2**64
+    if draw >= rate:
+        return None
+    return kinds[int.from_bytes(digest[8:12], "big") % len(kinds)]
+
+
+class FaultProxy:
+    """Forward to `upstream` (http://host:port), injecting faults at `rate`; a context manager that runs it.
+
+    `injected` counts the faults by kind, `requests` every request received, `log` lists (method, URL, fault). `on_request(n)` runs before the
+    n-th request (1-based) is forwarded: tests use it to stop the upstream at a deterministic point.
+    """
+
+    def __init__(self, upstream: str, rate: float = 0.0, seed: int = 0, kinds: tuple[str, ...] = FAULT_KINDS,
+                 delay: float = 0.2, streak: int | None = None, max_connections: int = 32,
+                 timeout: float = 30.0) -> None:
+        unknown = set(kinds) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(FAULT_KINDS)}")
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.rate, self.seed, self.kinds, self.delay, self.timeout = rate, seed, kinds, delay, timeout
+        self.streak = streak
+        self.injected: Counter[str] = Counter()
+        self.log: list[tuple[str, str, str | None]] = []
+        self.requests = 0
+        self.upstream_down = 0
+        self.on_request: Callable[[int], None] | None = None
+        self._seen: Counter[tuple[str, str]] = Counter()
+        self._streaks: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._open: set[socket.socket] = set()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def __enter__(self) -> FaultProxy:
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self), self)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fault-proxy", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.shutdown()
+        with self._lock:
+            for sock in list(self._open):  # idle keep-alive connections: end them now, not at their timeout
+                _close(sock, reset=False)
+        self._server.server_close()
+        self._thread.join(10)
+
+    # -- decisions ---------------------------------------------------------------------------------------------
+    def _next(self, method: str, url: str) -> tuple[int, str | None]:
+        with self._lock:
+            self.requests += 1
+            number = self.requests
+            n = self._seen[(method, url)]
+            self._seen[(method, url)] += 1
+            fault = fault_for(self.seed, self.rate, self.kinds, method, url, n)
+            if self.streak is not None:
+                run = self._streaks[(method, url)]
+                fault = fault if run < self.streak else None
+                self._streaks[(method, url)] = run + 1 if fault else 0
+        return number, fault
+
+    def _count(self, method: str, url: str, kind: str | None) -> None:
+        with self._lock:
+            self.log.append((method, url, kind))
+            if kind is not None:
+                self.injected[kind] += 1
+
+    def faults_for(self, fragment: str) -> Counter[str]:
+        """Faults injected into requests whose URL contains `fragment`, by kind."""
+        with self._lock:
+            return Counter(k for _, url, k in self.log if k is not None and fragment in url)
+
+    @property
+    def faults(self) -> int:
+        return sum(self.injected.values())
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], proxy: FaultProxy) -> None:
+        self.proxy = proxy
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001 (socketserver's signature)
+        # Bounded: at most max_connections handler threads; further connections wait in the accept backlog.
+        self.proxy._slots.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.proxy._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
+        with self.proxy._lock:
+            self.proxy._open.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.proxy._lock:
+                self.proxy._open.discard(request)
+            self.proxy._slots.release()
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+        pass  # a client hanging up mid-answer is part of the game, not news
+
+
+def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = proxy.timeout
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+            pass
+
+        def _any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if "chunked" in self.headers.get("Transfer-Encoding", ""):
+                self._send(501, [("Content-Type", "text/plain")], b"chunked request bodies are not supported")
+                return
+            number, fault = proxy._next(self.command, self.path)
+            if proxy.on_request is not None:
+                proxy.on_request(number)
+            if fault == "reset" or fault in STATUS_FAULTS:
+                proxy._count(self.command, self.path, fault)
+                if fault == "reset":
+                    self._reset()
+                else:
+                    error = {"error": {"code": STATUS_FAULTS[fault], "message": "injected fault", "errors": []}}
+                    self._send(STATUS_FAULTS[fault], [("Content-Type", "application/json")],
+                               json.dumps(error).encode())
+                return
+            try:
+                status, headers, payload = self._forward(body)
+            except OSError:
+                # The server is gone: a TCP proxy whose backend vanished drops the client's connection.
+                with proxy._lock:
+                    proxy.upstream_down += 1
+                self._reset()
+                return
+            if fault in ("cut", "short") and len(payload) < 2:
+                fault = "delay"  # nothing to cut from an empty body
+            proxy._count(self.command, self.path, fault)
+            if fault == "delay":
+                time.sleep(proxy.delay)
+            if fault == "cut":  # the true length is announced, half the body arrives, the connection ends
+                self._send(status, headers, payload[: len(payload) // 2], length=len(payload))
+                self.close_connection = True
+            elif fault == "short":  # a wrong (smaller) length, and exactly that many bytes
+                self._send(status, headers, payload[: len(payload) // 2])
+                self.close_connection = True
+            else:
+                self._send(status, headers, payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
+
+        def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+            conn = http.client.HTTPConnection(*proxy.upstream, timeout=proxy.timeout)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                resp = conn.getresponse()
+                payload = b"" if self.command == "HEAD" else resp.read()
+                kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+                return resp.status, kept, payload
+            finally:
+                conn.close()
+
+        def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes,
+                  length: int | None = None) -> None:
+            self.send_response_only(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload) if length is None else length))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+            self.wfile.flush()
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            except (OSError, ValueError):  # the connection was reset on purpose
+                pass
+
+        def _reset(self) -> None:
+            _close(self.connection, reset=True)
+            self.close_connection = True
+
+    return Handler
+
+
+def _close(sock: socket.socket, reset: bool) -> None:
+    try:
+        if reset:  # SO_LINGER 0: close sends RST, the peer sees "connection reset by peer"
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
