@@ -287,6 +287,13 @@ def preset_for(rules: str) -> Preset:
         raise ConfigError(f"--rules {rules!r}: unknown rule set; choose one of {', '.join(RULES)}") from None
 
 
+@lru_cache(maxsize=8192)
+def guessed_job_types(rules: str, job_type: JobType) -> tuple[tuple[str, JobType | None], ...]:
+    """Each guesser of a rule set applied to `job_type`, in order; cached because every backend of a run asks
+    for the same JobType's chain (this is most of a lookup's cost)."""
+    return tuple((g.name, g(job_type)) for g in preset_for(rules).guessers)
+
+
 # ---- data and matches -----------------------------------------------------------------------------------------
 
 
@@ -388,13 +395,12 @@ class HistoricalData:
         row = self._try(exact, "exact", preset, True, min_job_runs, tried)
         if row is not None:
             return self._found(row, "", rules, tried, exact)
-        for guesser in preset.guessers:
-            guessed = guesser(job_type)
+        for guesser_name, guessed in guessed_job_types(preset.name, job_type):
             if guessed is None:
-                tried.append(Attempt(guesser.name, None, "not applicable"))
+                tried.append(Attempt(guesser_name, None, "not applicable"))
                 continue
             key = DataKey(exact.name, guessed, exact.namespace, exact.level)
-            row = self._try(key, guesser.name, preset, False, min_job_runs, tried)
+            row = self._try(key, guesser_name, preset, False, min_job_runs, tried)
             if row is not None:
                 message = (
                     f"(no exact match for {render_key(exact, self.kind, rules)},"
