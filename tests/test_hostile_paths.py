@@ -74,7 +74,7 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     generate_sample_data(plain, jobs=1 + len(NAMES), days=1, seed=5, now=NOW)
     originals = sample_job_names(1 + len(NAMES))
     control = originals[0]
-    first_run = sorted(p for p in (plain / "logs" / control).iterdir() if p.is_dir())[0]
+    first_run = min(p for p in (plain / "logs" / control).iterdir() if p.is_dir())
     shutil.copytree(first_run, plain / "logs" / control / HOSTILE_RUN)
     shutil.copytree(plain, hostile)
     original = dict(zip(NAMES, originals[1:]))
@@ -201,7 +201,7 @@ ESCAPES = [
 
 @pytest.mark.parametrize("prefix", ESCAPES)
 def test_a_job_prefix_leading_out_of_the_bucket_is_refused_and_nothing_outside_is_read(store, prefix):
-    root, outside, control, wh, url = store
+    root, outside, control, wh, _ = store
     prefix = prefix.format(control=control)
     os.symlink(outside / control, root / "logs" / "zz-linked")
     _add_job(wh, control, "zz-escaping-job", prefix)  # sorts after the control job
@@ -214,7 +214,7 @@ def test_a_job_prefix_leading_out_of_the_bucket_is_refused_and_nothing_outside_i
 
 
 def test_an_absolute_job_prefix_stays_inside_the_bucket(store):
-    root, outside, control, wh, url = store
+    root, outside, control, wh, _ = store
     prefix = f"{outside}/{control}"  # read as bucket-relative: <bucket>/<that path>, which does not exist
     _add_job(wh, control, "zz-absolute-job", prefix)
     bucket = open_bucket(str(root))
@@ -229,7 +229,7 @@ def test_an_absolute_job_prefix_stays_inside_the_bucket(store):
 
 
 def test_the_cli_names_the_escaping_prefix_in_one_line(store):
-    root, outside, control, wh, url = store
+    root, _, control, wh, url = store
     prefix = f"logs/../../outside/{control}"
     _add_job(wh, control, "zz-escaping-job", prefix)
     wh.close()
@@ -240,7 +240,7 @@ def test_the_cli_names_the_escaping_prefix_in_one_line(store):
 
 
 def test_symlinked_runs_and_artifacts_pointing_outside_are_never_read(store):
-    root, outside, control, wh, url = store
+    root, outside, control, wh, _ = store
     job = root / "logs" / control
     runs = sorted(p for p in job.iterdir() if p.is_dir())
     # A whole run folder linked in from outside: not listed.

@@ -61,7 +61,7 @@ class _TokenHandler(BaseHTTPRequestHandler):
 
     requests: list[str]
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:  # http.server's name
         self.requests.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
         body = json.dumps({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"}).encode()
         self.send_response(200)
@@ -70,7 +70,7 @@ class _TokenHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -156,7 +156,7 @@ def _batch(creds: Creds, cases: dict[str, tuple[tuple[str, ...], Path | None, di
         flag = () if key is None else ("--google-service-account-credential-file", str(key))
         items.append((name, [*flag, *args], env))
     done = subprocess.run([sys.executable, "-c", BATCH_DRIVER], input=json.dumps(items), env=_env(creds), cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not _leaks(done.stderr, creds.secrets), done.stderr[-3000:]
     return {name: Outcome(*result) for name, result in json.loads(done.stdout).items()}
@@ -192,7 +192,7 @@ def workspace(creds: Creds) -> dict[str, Outcome]:
             continue
         out[name] = cli(name, *args)[1]
         assert out[name].returncode == 0, out[name].stderr
-    run = str(sorted((w / "bucket" / "logs" / JOB).glob("1*"))[0])
+    run = str(min((w / "bucket" / "logs" / JOB).glob("1*")))
 
     def own(name: str) -> str:
         target = w / f"{name}.duckdb"
@@ -302,7 +302,8 @@ def test_bad_key_file_is_a_config_error_naming_the_file_not_its_contents(workspa
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
     path = re.escape(str(creds.bad_keys[name]))
-    assert re.search(rf"^error: {path}: not a usable service-account key \({cause}\)$", done.stderr, re.M), output
+    expected = rf"^error: {path}: not a usable service-account key \({cause}\)$"
+    assert re.search(expected, done.stderr, re.MULTILINE), output
     assert not _leaks(output, creds.secrets), output
     assert "Traceback" not in output, output
 
@@ -316,8 +317,10 @@ def test_the_key_was_really_used_and_the_failure_names_the_bucket_not_the_token(
             r"error: gs://jra-secrets/logs/\S+/: network error \(\w+\) \(gave up after 2 attempts\)", errors[0]
         ), workspace[case].stderr
     adc = [line for line in workspace["adc-bad-key"].stderr.splitlines() if line.startswith("error:")]
-    assert adc == ["error: no Google credentials for GCS: pass --google-service-account-credential-file, set up "
-                   "Application Default Credentials, or use --anonymous for a public bucket (DefaultCredentialsError)"]
+    assert adc == [(
+        "error: no Google credentials for GCS: pass --google-service-account-credential-file, set up Application "
+        "Default Credentials, or use --anonymous for a public bucket (DefaultCredentialsError)"
+    )]
 
 
 def test_no_secret_in_files_written_or_tables_loaded(workspace, creds):

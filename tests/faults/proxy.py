@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import urlsplit
 
 STATUS_FAULTS = {"429": 429, "500": 500, "503": 503}
@@ -39,8 +40,9 @@ def fault_for(seed: int, rate: float, kinds: tuple[str, ...], method: str, url: 
 class FaultProxy:
     """Forward to `upstream` (http://host:port), injecting faults at `rate`; a context manager that runs it.
 
-    `injected` counts the faults by kind, `requests` every request received, `log` lists (method, URL, fault). `on_request(n)` runs before the
-    n-th request (1-based) is forwarded: tests use it to stop the upstream at a deterministic point.
+    `injected` counts the faults by kind, `requests` every request received, `log` lists (method, URL, fault).
+    `on_request(n)` runs before the n-th request (1-based) is forwarded: tests use it to stop the upstream at a
+    deterministic point.
     """
 
     def __init__(self, upstream: str, rate: float = 0.0, seed: int = 0, kinds: tuple[str, ...] = FAULT_KINDS,
@@ -68,7 +70,7 @@ class FaultProxy:
         self.url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
-    def __enter__(self) -> FaultProxy:
+    def __enter__(self) -> Self:
         self._server = _Server(("127.0.0.1", 0), _handler_for(self), self)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -122,7 +124,7 @@ class _Server(ThreadingHTTPServer):
         self.proxy = proxy
         super().__init__(address, handler)
 
-    def process_request(self, request, client_address) -> None:  # noqa: ANN001 (socketserver's signature)
+    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:
         # Bounded: at most max_connections handler threads; further connections wait in the accept backlog.
         self.proxy._slots.acquire()
         try:
@@ -131,7 +133,7 @@ class _Server(ThreadingHTTPServer):
             self.proxy._slots.release()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
+    def process_request_thread(self, request: socket.socket, client_address: tuple[str, int]) -> None:
         with self.proxy._lock:
             self.proxy._open.add(request)
         try:
@@ -141,7 +143,7 @@ class _Server(ThreadingHTTPServer):
                 self.proxy._open.discard(request)
             self.proxy._slots.release()
 
-    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+    def handle_error(self, request: socket.socket, client_address: tuple[str, int]) -> None:
         pass  # a client hanging up mid-answer is part of the game, not news
 
 
@@ -150,7 +152,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         timeout = proxy.timeout
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+        def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
 
         def _any(self) -> None:

@@ -1,4 +1,4 @@
-"""What the hardening tests share: a sample bucket, the CLI as a process, fake-gcs-server on a fixed port, table dumps."""
+"""What the hardening tests share: a sample bucket, the CLI as a process, fake-gcs-server on a fixed port, dumps."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
     """`python -m job_run_aggregator ARGS`; a run longer than `timeout` fails the test (TimeoutExpired)."""
     return subprocess.run(
         [sys.executable, "-m", "job_run_aggregator", *args], env=env or cli_env(), cwd=cwd,
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False,
     )
 
 
