@@ -246,7 +246,15 @@ def _add_counts(summary: RunSummary, counts: RunSummary) -> None:
 def _upload_job(bucket, loader, pool, job, kinds, state, since, known, summary, now) -> None:
     start = state.listing_start(job.name, kinds, since)
     todo: list[tuple[str, tuple[str, ...]]] = []
-    listed = list(bucket.list_dirs(job.prefix, start_after=start))
+    try:
+        listed = list(bucket.list_dirs(job.prefix, start_after=start))
+    except InputError as exc:
+        # One bad job (e.g. a prefix that escapes the bucket folder) is reported; the other jobs still load.
+        problem = Problem(exc.path or job.prefix, exc.reason)
+        summary.problems.append(problem)
+        summary.failed += 1
+        log.warning("%s: %s", problem.path, problem.reason)
+        return
     seen = set(listed)
     retries = [r for r in state.failed_runs(job.name, kinds) if r not in seen and (since is None or r > since)]
     for run_id in retries + listed:

@@ -47,7 +47,7 @@ class JobInfo:
     def from_row(cls, row: Mapping[str, Any]) -> JobInfo:
         return cls(
             row["JobName"],
-            (row.get("GCSJobHistoryLocationPrefix") or f"logs/{row['JobName']}").rstrip("/"),
+            (row.get("GCSJobHistoryLocationPrefix") or f"logs/{row['JobName']}").strip("/"),
             row.get("Release") or "",
             bool(row.get("CollectDisruption", True)),
             bool(row.get("CollectTestRuns", True)),

@@ -11,7 +11,6 @@ import pytest
 from job_run_aggregator.history import ALERTS, DISRUPTIONS, HistoryQuery, export_historical_data, historical_rows
 from job_run_aggregator.query_results import read_query_results
 
-
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)  # the `tables` fixture's default `now`
 AWS = "4.14/4.13 aws amd64 ovn ha"
 GCP = "4.14/- gcp amd64 sdn ha"
