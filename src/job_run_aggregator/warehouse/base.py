@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -58,7 +58,7 @@ class Warehouse(Protocol):
 def parse_warehouse_url(url: str) -> tuple[str, str]:
     """Split `duckdb:///path` / `bigquery://project/dataset` into (scheme, rest)."""
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in WAREHOUSES:
+    if not sep or scheme not in _OPENERS:
         raise ConfigError(
             f"warehouse URL {url!r} not understood; use duckdb:///PATH or bigquery://PROJECT/DATASET"
         )
@@ -66,12 +66,18 @@ def parse_warehouse_url(url: str) -> tuple[str, str]:
 
 
 def open_warehouse(url: str, credentials_file: str | None = None, **options: Any) -> Warehouse:
-    """Open the warehouse a URL names (one dict maps scheme → class)."""
+    """Open the warehouse a URL names (one dict maps scheme → opener)."""
     scheme, rest = parse_warehouse_url(url)
-    if scheme == "duckdb":
-        from .duckdb import DuckDBWarehouse
+    return _OPENERS[scheme](rest, credentials_file, **options)
 
-        return DuckDBWarehouse(rest.removeprefix("/") if rest.startswith("/./") else rest, **options)
+
+def _open_duckdb(rest: str, credentials_file: str | None, **options: Any) -> Warehouse:
+    from .duckdb import DuckDBWarehouse
+
+    return DuckDBWarehouse(rest.removeprefix("/") if rest.startswith("/./") else rest, **options)
+
+
+def _open_bigquery(rest: str, credentials_file: str | None, **options: Any) -> Warehouse:
     from .bigquery import BigQueryWarehouse
 
     project, _, dataset = rest.partition("/")
@@ -80,9 +86,4 @@ def open_warehouse(url: str, credentials_file: str | None = None, **options: Any
     )
 
 
-WAREHOUSES = {"duckdb": "DuckDBWarehouse", "bigquery": "BigQueryWarehouse"}
-
-
-def chunks(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
+_OPENERS = {"duckdb": _open_duckdb, "bigquery": _open_bigquery}
