@@ -79,16 +79,16 @@ def forget_newest(db: str, fraction: float) -> int:
 
 
 def ingest(bucket_arg: str, db: str, jobs_file: str, setup: bool, forget: float, workers: int) -> dict[str, object]:
-    from job_run_aggregator.ingest import upload
-    from job_run_aggregator.primer import prime_job_table
+    from job_run_aggregator.ingest.upload import upload
+    from job_run_aggregator.jobs.primer import prime_job_table
     from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 
     if bucket_arg.startswith("gs://"):
-        from job_run_aggregator.buckets.gcs import GCSBucket
+        from job_run_aggregator.artifacts.buckets.gcs import GCSBucket
 
         bucket = GCSBucket(bucket_arg[len("gs://"):])
     else:
-        from job_run_aggregator.buckets.local import LocalBucket
+        from job_run_aggregator.artifacts.buckets.local import LocalBucket
 
         bucket = LocalBucket(bucket_arg)
     forgotten = 0

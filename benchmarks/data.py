@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from job_run_aggregator.sample_data import generate_sample_data, sample_job_names
+from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".bench-data"

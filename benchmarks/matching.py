@@ -40,7 +40,7 @@ def lookups(data) -> list[tuple]:
 def linear_best_match(rows, kind, name, job_type, rules, min_job_runs=100, namespace=None, level=None):
     """The straightforward matcher: the same key order (exact, then each guesser), each key found by scanning the
     rows (last row of a repeated key wins, as in the index). Returns (P95, P99) or None."""
-    from job_run_aggregator.matching import preset_for
+    from job_run_aggregator.matching.matcher import preset_for
 
     preset = preset_for(rules)
     scoped = kind == "alert" and any(r.key.namespace or r.key.level for r in rows[:1])
@@ -62,7 +62,7 @@ def linear_best_match(rows, kind, name, job_type, rules, min_job_runs=100, names
 def memoized_matcher(data, kind, rules, min_job_runs=100):
     """Prototype of the fix the profile points at: the guessed JobTypes of a JobType are computed once per rule
     set (a few hundred distinct JobTypes) instead of on every lookup; the lookups stay index lookups."""
-    from job_run_aggregator.matching import DataKey, preset_for
+    from job_run_aggregator.matching.matcher import DataKey, preset_for
 
     preset = preset_for(rules)
     guesses: dict = {}
@@ -96,7 +96,7 @@ def _rate(fn, items) -> tuple[float, list]:
 
 
 def matching_table(log=print) -> Table:
-    from job_run_aggregator.matching import load_historical
+    from job_run_aggregator.matching.matcher import load_historical
 
     t = Table("4. Best matcher lookups over the real reference query_results",
               ["file", "rows", "rules", "lookups (found exact / fallback / none)", "ours lookups/s",

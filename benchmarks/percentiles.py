@@ -16,8 +16,8 @@ GROUP = ["BackendName", "Release", "FromRelease", "Platform", "Architecture", "N
 
 def warehouse_with_rows(rows: int, log=print):
     """A DuckDB file with `rows` BackendDisruption rows over 23 days (so ~9% fall outside the 21-day window)."""
-    from job_run_aggregator.primer import prime_job_table
-    from job_run_aggregator.sample_data import sample_job_names
+    from job_run_aggregator.jobs.primer import prime_job_table
+    from job_run_aggregator.pipeline.sample_data import sample_job_names
     from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 
     path = CACHE / f"percentiles-{rows}.duckdb"
@@ -67,7 +67,7 @@ def _best(fn, repeats: int = REPEATS) -> tuple[float, object]:
 def measure(rows: int, log=print) -> dict[str, object]:
     import pandas as pd
 
-    from job_run_aggregator.history import HistoryQuery, export_historical_data, percentile_params, percentile_sql
+    from job_run_aggregator.history.percentiles import HistoryQuery, export_historical_data, percentile_params, percentile_sql
     from job_run_aggregator.warehouse.sql import transpile
 
     wh = warehouse_with_rows(rows, log)

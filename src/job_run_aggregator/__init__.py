@@ -5,16 +5,16 @@ The library behind the `job-run-aggregator` command; every command is a thin doo
 
 from __future__ import annotations
 
-from .buckets.base import Bucket, open_bucket
-from .config import Settings, load_settings
-from .errors import ConfigError, InputError, JraError, LockBusy, SchemaDrift, TableMissing, TransientError
-from .history import HistoryQuery, export_historical_data, historical_rows
-from .ingest import upload
-from .matching import HistoricalData, JobType, job_type_for, load_historical
-from .model import ProwJob, RunSummary, Variant
-from .primer import prime_job_table
-from .variants import variant_for
-from .warehouse.base import Warehouse, open_warehouse
+from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
+from job_run_aggregator.config import Settings, load_settings
+from job_run_aggregator.errors import ConfigError, InputError, JraError, LockBusy, SchemaDrift, TableMissing, TransientError
+from job_run_aggregator.history.percentiles import HistoryQuery, export_historical_data, historical_rows
+from job_run_aggregator.ingest.upload import upload
+from job_run_aggregator.matching.matcher import HistoricalData, JobType, job_type_for, load_historical
+from job_run_aggregator.model import ProwJob, RunSummary, Variant
+from job_run_aggregator.jobs.primer import prime_job_table
+from job_run_aggregator.jobs.variants import variant_for
+from job_run_aggregator.warehouse.base import Warehouse, open_warehouse
 
 __version__ = "0.1.0"
 

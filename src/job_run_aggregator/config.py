@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from .errors import ConfigError
+from job_run_aggregator.errors import ConfigError
 
 DEFAULT_PROJECT = "openshift-ci-data-analysis"
 DEFAULT_DATASET = "ci_data"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from .errors import ConfigError
+from job_run_aggregator.errors import ConfigError
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(d|h|m|s)")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}

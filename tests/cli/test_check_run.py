@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from job_run_aggregator.buckets.local import LocalBucket
+from job_run_aggregator.artifacts.buckets.local import LocalBucket
 from job_run_aggregator.cli import app
-from job_run_aggregator.ingest import upload
-from job_run_aggregator.parse.durations import parse_duration_seconds
-from job_run_aggregator.primer import prime_job_table
-from job_run_aggregator.sample_data import generate_sample_data
+from job_run_aggregator.ingest.upload import upload
+from job_run_aggregator.artifacts.parse.durations import parse_duration_seconds
+from job_run_aggregator.jobs.primer import prime_job_table
+from job_run_aggregator.pipeline.sample_data import generate_sample_data
 from job_run_aggregator.warehouse.base import open_warehouse
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)

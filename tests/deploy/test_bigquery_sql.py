@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from job_run_aggregator.history import ALERTS, DISRUPTIONS, HistoryQuery, percentile_sql
+from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, HistoryQuery, percentile_sql
 from job_run_aggregator.warehouse.base import open_warehouse
 from job_run_aggregator.warehouse.bigquery import merge_sql, partition_window
 from job_run_aggregator.warehouse.schema import TABLES, table

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from job_run_aggregator.cli import app
 from job_run_aggregator.config import Settings, load_settings
-from job_run_aggregator.schedule import JOB_TABLE_UPDATER
+from job_run_aggregator.pipeline.schedule import JOB_TABLE_UPDATER
 
 DEPLOY = REPO / "deploy" / "kubernetes"
 UPLOADERS = {

@@ -17,7 +17,7 @@ import pytest
 from faults.proxy import FAULT_KINDS, FaultProxy
 from faults.workspace import BUCKET, GcsServer, cli_env, dump_tables, make_bucket, rows_by_run, run_cli
 
-from job_run_aggregator.buckets.gcs import GCSBucket
+from job_run_aggregator.artifacts.buckets.gcs import GCSBucket
 from job_run_aggregator.errors import TransientError
 
 pytestmark = pytest.mark.emulator

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from servers import REPO, fake_gcs_server, free_port
 
-from job_run_aggregator.sample_data import generate_sample_data, sample_job_names
+from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 from job_run_aggregator.warehouse.base import open_warehouse
 from job_run_aggregator.warehouse.schema import TABLES
 

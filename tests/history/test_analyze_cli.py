@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from job_run_aggregator.cli import app
-from job_run_aggregator.query_results import read_query_results, render_query_results
+from job_run_aggregator.history.results_file import read_query_results, render_query_results
 from job_run_aggregator.warehouse.base import open_warehouse
 
 BACKENDS_2022 = "backend_query_results_2022-12.json"

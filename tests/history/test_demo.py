@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from job_run_aggregator.cli import app
-from job_run_aggregator.query_results import read_query_results
+from job_run_aggregator.history.results_file import read_query_results
 
 
 def run(*args: str):

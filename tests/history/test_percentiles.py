@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from job_run_aggregator.history import ALERTS, DISRUPTIONS, HistoryQuery, export_historical_data, historical_rows
-from job_run_aggregator.query_results import read_query_results
+from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, HistoryQuery, export_historical_data, historical_rows
+from job_run_aggregator.history.results_file import read_query_results
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)  # the `tables` fixture's default `now`
 AWS = "4.14/4.13 aws amd64 ovn ha"

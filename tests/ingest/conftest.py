@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ingest.processes import run_cli
 
-from job_run_aggregator.sample_data import generate_sample_data, sample_job_names
+from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 

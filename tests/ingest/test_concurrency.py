@@ -15,7 +15,7 @@ import pytest
 from ingest.processes import copy_duckdb, upload_all
 from ingest.upload_model import UploadModel, job_setups, model_tables, prepare_warehouse, tables_at
 
-from job_run_aggregator.sample_data import generate_sample_data, sample_job_names
+from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 
 EVERY_COLUMN = ("DetectedAt",)
 

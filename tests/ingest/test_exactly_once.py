@@ -23,10 +23,10 @@ from ingest.upload_model import (
 )
 from typer.testing import CliRunner
 
-from job_run_aggregator.buckets.base import open_bucket
+from job_run_aggregator.artifacts.buckets.base import open_bucket
 from job_run_aggregator.cli import app
-from job_run_aggregator.ingest import upload
-from job_run_aggregator.sample_data import generate_sample_data, sample_job_names
+from job_run_aggregator.ingest.upload import upload
+from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 from job_run_aggregator.warehouse.base import open_warehouse
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)

@@ -19,9 +19,9 @@ from ingest.upload_model import (
     warehouse_tables,
 )
 
-from job_run_aggregator.buckets.base import open_bucket
-from job_run_aggregator.ingest import CHUNK_RUNS, upload
-from job_run_aggregator.sample_data import generate_sample_data, sample_job_names
+from job_run_aggregator.artifacts.buckets.base import open_bucket
+from job_run_aggregator.ingest.upload import CHUNK_RUNS, upload
+from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 BUCKET = "test-platform-results"

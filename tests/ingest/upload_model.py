@@ -333,7 +333,7 @@ def prepare_warehouse(
     url: str, names: Sequence[str], overrides: Mapping[str, Mapping[str, Any]] | None = None
 ) -> Warehouse:
     """Open `url`, create the tables, prime Jobs from `names`, then rewrite Jobs columns per `overrides[job]`."""
-    from job_run_aggregator.primer import prime_job_table, read_jobs
+    from job_run_aggregator.jobs.primer import prime_job_table, read_jobs
     from job_run_aggregator.warehouse.base import open_warehouse
 
     warehouse = open_warehouse(url)

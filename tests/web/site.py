@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from job_run_aggregator.demo import run_demo
-from job_run_aggregator.variants import variant_for
+from job_run_aggregator.pipeline.demo import run_demo
+from job_run_aggregator.jobs.variants import variant_for
 from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 
 # Both end up inside HTML pages; they must show as text. The job is the only 4.14 gcp upgrade job, so its

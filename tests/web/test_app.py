@@ -18,9 +18,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from web.site import DEMO_MIN_RUNS, HOSTILE_BACKEND, HOSTILE_JOB, HOSTILE_RUNS, Demo
 
-from job_run_aggregator.matching import job_type_for, load_historical
-from job_run_aggregator.query_results import read_query_results
-from job_run_aggregator.variants import variant_for
+from job_run_aggregator.matching.matcher import job_type_for, load_historical
+from job_run_aggregator.history.results_file import read_query_results
+from job_run_aggregator.jobs.variants import variant_for
 from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 from job_run_aggregator.web import create_app
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from job_run_aggregator.variants import variant_for
+from job_run_aggregator.jobs.variants import variant_for
 from job_run_aggregator.web.queries import Cell, cell_runs, daily_percentiles, releases
 
 NOW = datetime(2026, 11, 28, 6, tzinfo=timezone.utc)

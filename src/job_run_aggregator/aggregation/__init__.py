@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .checks import (
+from job_run_aggregator.aggregation.checks import (
     COLLECT_TEST_NAME,
     SUITE,
     CheckResult,
@@ -12,9 +12,9 @@ from .checks import (
     check_disruption,
     is_single_node,
 )
-from .passes import format_pass_table, pass_table, required_passes, required_passes_row
-from .queries import HISTORICAL_STATS_SQL, historical_stats_from_rows, history_params, history_window
-from .report import render_html, render_junit
+from job_run_aggregator.aggregation.passes import format_pass_table, pass_table, required_passes, required_passes_row
+from job_run_aggregator.aggregation.queries import HISTORICAL_STATS_SQL, historical_stats_from_rows, history_params, history_window
+from job_run_aggregator.aggregation.report import render_html, render_junit
 
 __all__ = [
     "COLLECT_TEST_NAME",

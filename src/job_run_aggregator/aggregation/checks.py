@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..errors import ConfigError
-from .passes import required_passes
+from job_run_aggregator.errors import ConfigError
+from job_run_aggregator.aggregation.passes import required_passes
 
 SUITE = "BackendDisruption"
 MINIMUM_RUNS = 3

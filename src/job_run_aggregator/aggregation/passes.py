@@ -21,7 +21,7 @@ from fractions import Fraction
 from functools import cache
 from math import comb
 
-from ..errors import InputError
+from job_run_aggregator.errors import InputError
 
 CORPUS_RUNS = 250
 SIGNIFICANCE = Fraction(5, 100)

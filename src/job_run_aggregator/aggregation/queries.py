@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from .checks import HistoricalStats
+from job_run_aggregator.aggregation.checks import HistoricalStats
 
 HISTORY_STARTS_BEFORE = timedelta(days=10)
 HISTORY_ENDS_BEFORE = timedelta(days=3)  # the newest runs may belong to the payload being judged

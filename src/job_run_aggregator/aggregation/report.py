@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from .checks import FAILED, PASSED, SKIPPED, CheckResult, RunSeconds, format_seconds
+from job_run_aggregator.aggregation.checks import FAILED, PASSED, SKIPPED, CheckResult, RunSeconds, format_seconds
 
 # Characters XML 1.0 cannot carry at all, even escaped; an artifact's backend name must not break the junit file.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..buckets.base import Bucket
-from ..errors import ConfigError
-from ..model import Problem
-from ..observe import RunObservation, observe_run
-from ..warehouse.base import Warehouse
-from .checks import FAILED, CheckResult, check_disruption
-from .queries import HISTORICAL_STATS_SQL, historical_stats_from_rows, history_params
-from .report import render_html, render_junit
+from job_run_aggregator.artifacts.buckets.base import Bucket
+from job_run_aggregator.errors import ConfigError
+from job_run_aggregator.model import Problem
+from job_run_aggregator.artifacts.observe import RunObservation, observe_run
+from job_run_aggregator.warehouse.base import Warehouse
+from job_run_aggregator.aggregation.checks import FAILED, CheckResult, check_disruption
+from job_run_aggregator.aggregation.queries import HISTORICAL_STATS_SQL, historical_stats_from_rows, history_params
+from job_run_aggregator.aggregation.report import render_html, render_junit
 
 log = logging.getLogger(__name__)
 

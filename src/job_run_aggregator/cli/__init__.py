@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from . import aggregate, history, jobs, matching, schedule, serve, tables, upload  # noqa: F401  (registers commands)
-from .main import app
+from job_run_aggregator.cli import aggregate
+from job_run_aggregator.cli import history
+from job_run_aggregator.cli import jobs
+from job_run_aggregator.cli import matching
+from job_run_aggregator.cli import schedule
+from job_run_aggregator.cli import serve
+from job_run_aggregator.cli import tables
+from job_run_aggregator.cli import upload  # noqa: F401  (registers commands)
+from job_run_aggregator.cli.main import app
 
 __all__ = ["app"]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
-from ..aggregation.runner import RunSelector, analyze_job_runs
-from ..durations import parse_duration_option
-from .history import utc
-from .main import app, ctx_of, stderr, stdout
+from job_run_aggregator.aggregation.runner import RunSelector, analyze_job_runs
+from job_run_aggregator.durations import parse_duration_option
+from job_run_aggregator.cli.history import utc
+from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 
 
 @app.command("analyze-job-runs")
@@ -39,7 +39,7 @@ def analyze_job_runs_cmd(
     def on_wait(finished: int, total: int, waited: float) -> None:
         stderr.print(f"{selector.describe()}: {finished}/{total} runs finished after {waited:.0f}s", markup=False)
 
-    from ..primer import read_jobs
+    from job_run_aggregator.jobs.primer import read_jobs
 
     wh = c.warehouse(read_only=True)
     row = read_jobs(wh).get(job)

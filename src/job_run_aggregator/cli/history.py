@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 
-from ..compare import DEFAULT_LEEWAY_PERCENT, compare, needs_review, render_markdown
-from ..errors import ConfigError, InputError
-from ..history import HistoryQuery, historical_rows, export_historical_data, parse_alert_names, parse_percentiles
-from ..query_results import read_query_results, render_query_results
-from .main import app, ctx_of, stderr, stdout
-from .upload import print_summary
+from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare, needs_review, render_markdown
+from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.history.percentiles import HistoryQuery, historical_rows, export_historical_data, parse_alert_names, parse_percentiles
+from job_run_aggregator.history.results_file import read_query_results, render_query_results
+from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
+from job_run_aggregator.cli.upload import print_summary
 
 DATA_TYPE_OPT = typer.Option("disruptions", "--data-type", help="disruptions or alerts.")
 NOW_OPT = typer.Option(None, "--now", help="End of the window, UTC (default: now).")
@@ -109,7 +109,7 @@ def demo_cmd(
 
     Example: job-run-aggregator demo --dir ./demo --jobs 24
     """
-    from ..demo import DEMO_RELEASE, run_demo
+    from job_run_aggregator.pipeline.demo import DEMO_RELEASE, run_demo
 
     r = run_demo(directory, jobs=jobs, days=days, seed=seed, workers=ctx_of(ctx).settings.workers)
     print_summary("upload-all", r.upload)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from ..errors import ConfigError, InputError
-from ..job_names import generate_job_names as generate
-from ..primer import list_jobs, prime_job_table as prime
-from ..variants import DEFAULT_RELEASES, parse_releases
-from .main import app, ctx_of, stderr, stdout
+from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.jobs.names import generate_job_names as generate
+from job_run_aggregator.jobs.primer import list_jobs, prime_job_table as prime
+from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, parse_releases
+from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 
 
 def releases_option(ctx: typer.Context, releases: str | None) -> tuple[str, ...]:

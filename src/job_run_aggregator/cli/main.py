@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from .. import retry
-from ..buckets.base import Bucket, open_bucket
-from ..config import Settings, load_settings
-from ..errors import JraError
-from ..warehouse.base import Warehouse, open_warehouse
+from job_run_aggregator import retry
+from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
+from job_run_aggregator.config import Settings, load_settings
+from job_run_aggregator.errors import JraError
+from job_run_aggregator.warehouse.base import Warehouse, open_warehouse
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False, soft_wrap=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import typer
 
-from ..errors import ConfigError, InputError
-from ..matching import ALERT, BACKEND, JobType, Match, job_type_for, load_historical
-from ..observe import observe_run, open_run
-from ..verdicts import has_failures, judge_run, render_junit
-from .main import app, ctx_of, stderr, stdout
+from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.matching.matcher import ALERT, BACKEND, JobType, Match, job_type_for, load_historical
+from job_run_aggregator.artifacts.observe import observe_run, open_run
+from job_run_aggregator.matching.verdicts import has_failures, judge_run, render_junit
+from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 
 RULES_OPT = typer.Option("current", "--rules", help="current (default), 2023 or 2022: origin's rule sets.")
 MIN_RUNS_OPT = typer.Option(100, "--min-job-runs", help="Job runs an exact match needs (current/2023 rules).")

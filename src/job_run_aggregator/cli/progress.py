@@ -10,9 +10,9 @@ from contextlib import contextmanager
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
-from ..ingest import Progress
-from ..model import RunSummary
-from .main import stderr
+from job_run_aggregator.ingest.upload import Progress
+from job_run_aggregator.model import RunSummary
+from job_run_aggregator.cli.main import stderr
 
 log = logging.getLogger("job_run_aggregator.progress")
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 
-from ..durations import parse_duration_option
-from ..ingest import DEFAULT_LOOKBACK
-from ..schedule import STEPS, CycleConfig, StopFlag, run_schedule, stop_on_signals
-from ..variants import DEFAULT_RELEASES, parse_releases
-from .main import Context, app, ctx_of
-from .progress import upload_progress
-from .upload import LOOKBACK_OPT, WORKERS_OPT
+from job_run_aggregator.durations import parse_duration_option
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK
+from job_run_aggregator.pipeline.schedule import STEPS, CycleConfig, StopFlag, run_schedule, stop_on_signals
+from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, parse_releases
+from job_run_aggregator.cli.main import Context, app, ctx_of
+from job_run_aggregator.cli.progress import upload_progress
+from job_run_aggregator.cli.upload import LOOKBACK_OPT, WORKERS_OPT
 
 
 @app.command("schedule")

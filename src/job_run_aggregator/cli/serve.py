@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from ..warehouse.base import Warehouse
-from .main import Context, app, ctx_of, stderr
+from job_run_aggregator.warehouse.base import Warehouse
+from job_run_aggregator.cli.main import Context, app, ctx_of, stderr
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
@@ -30,7 +30,7 @@ def serve_cmd(
     """
     import uvicorn
 
-    from ..web import create_app
+    from job_run_aggregator.web import create_app
 
     settings = ctx_of(ctx).settings
 

@@ -6,8 +6,8 @@ import json
 
 import typer
 
-from ..errors import SchemaDrift
-from .main import app, ctx_of, stderr, stdout
+from job_run_aggregator.errors import SchemaDrift
+from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 
 
 @app.command("create-tables")

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import typer
 
-from ..durations import parse_duration_option
-from ..errors import InputError
-from ..ingest import DEFAULT_LOOKBACK, upload
-from ..model import RunSummary
-from ..runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
-from .main import Context, app, ctx_of, stderr, stdout
-from .progress import upload_progress
+from job_run_aggregator.durations import parse_duration_option
+from job_run_aggregator.errors import InputError
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, upload
+from job_run_aggregator.model import RunSummary
+from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
+from job_run_aggregator.cli.main import Context, app, ctx_of, stderr, stdout
+from job_run_aggregator.cli.progress import upload_progress
 
 JOB_OPT = typer.Option(None, "--job", help="Only jobs matching this glob (repeatable).")
 SINCE_OPT = typer.Option(None, "--since", help="Only runs with a build id after this one.")
@@ -124,8 +124,8 @@ def generate_sample_data(
 
     Example: job-run-aggregator generate-sample-data --out ./ci-artifacts --jobs 50 --days 21 --seed 7
     """
-    from ..sample_data import PayloadSpec, sample_job_names
-    from ..sample_data import generate_sample_data as generate
+    from job_run_aggregator.pipeline.sample_data import PayloadSpec, sample_job_names
+    from job_run_aggregator.pipeline.sample_data import generate_sample_data as generate
 
     payload = PayloadSpec(runs=payload_runs, disruption_factor=payload_disruption_factor) if payload_runs else None
     summary = generate(out, jobs=jobs, days=days, seed=seed, now=_utc(now), payload=payload, malformed=malformed)

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import ConfigError
+from job_run_aggregator.errors import ConfigError
 
 Row = dict[str, Any]
 
@@ -72,13 +72,13 @@ def open_warehouse(url: str, credentials_file: str | None = None, **options: Any
 
 
 def _open_duckdb(rest: str, credentials_file: str | None, **options: Any) -> Warehouse:
-    from .duckdb import DuckDBWarehouse
+    from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 
     return DuckDBWarehouse(rest.removeprefix("/") if rest.startswith("/./") else rest, **options)
 
 
 def _open_bigquery(rest: str, credentials_file: str | None, **options: Any) -> Warehouse:
-    from .bigquery import BigQueryWarehouse
+    from job_run_aggregator.warehouse.bigquery import BigQueryWarehouse
 
     project, _, dataset = rest.partition("/")
     return BigQueryWarehouse(

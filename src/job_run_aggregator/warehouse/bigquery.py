@@ -11,10 +11,10 @@ from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Any
 
-from ..errors import ConfigError, JraError, TableMissing, TransientError
-from ..retry import retry_call
-from .base import Row, TableStats, TableStatus
-from .schema import TABLES, Table, diff_columns, table
+from job_run_aggregator.errors import ConfigError, JraError, TableMissing, TransientError
+from job_run_aggregator.retry import retry_call
+from job_run_aggregator.warehouse.base import Row, TableStats, TableStatus
+from job_run_aggregator.warehouse.schema import TABLES, Table, diff_columns, table
 
 try:
     from google.api_core import exceptions as gexc

@@ -17,11 +17,11 @@ try:
 except ImportError:  # pragma: no cover - orjson is a core dependency; the UNNEST path still works without it
     orjson = None
 
-from ..errors import LockBusy, SchemaDrift, TableMissing
-from .base import Row, TableStats, TableStatus
-from .locking import file_lock
-from .schema import TABLES, Table, diff_columns
-from .sql import transpile
+from job_run_aggregator.errors import LockBusy, SchemaDrift, TableMissing
+from job_run_aggregator.warehouse.base import Row, TableStats, TableStatus
+from job_run_aggregator.warehouse.locking import file_lock
+from job_run_aggregator.warehouse.schema import TABLES, Table, diff_columns
+from job_run_aggregator.warehouse.sql import transpile
 
 # Engine differences are data: how each schema type is spelled here, and how it reads back.
 TYPE_MAP = {"STRING": "VARCHAR", "BOOLEAN": "BOOLEAN", "INTEGER": "BIGINT", "FLOAT": "DOUBLE", "TIMESTAMP": "TIMESTAMPTZ"}
@@ -140,7 +140,7 @@ class DuckDBWarehouse:
         return self.con.execute(self._insert_sql(t, verb), columns).fetchone()[0]
 
     def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
-        from .schema import table
+        from job_run_aggregator.warehouse.schema import table
 
         self._check_tables(batch)
         inserted: dict[str, int] = {}
@@ -155,7 +155,7 @@ class DuckDBWarehouse:
         return inserted
 
     def replace(self, table_name: str, rows: Sequence[Row]) -> int:
-        from .schema import table
+        from job_run_aggregator.warehouse.schema import table
 
         self._check_tables({table_name: rows})
         self.con.execute("BEGIN TRANSACTION")

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import LockBusy
+from job_run_aggregator.errors import LockBusy
 
 
 @contextmanager

@@ -30,11 +30,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import InputError, JraError, TableMissing
-from ..matching import HistoricalData, load_historical
-from ..warehouse.base import Warehouse
-from . import pages, views
-from .views import Params
+from job_run_aggregator.errors import InputError, JraError, TableMissing
+from job_run_aggregator.matching.matcher import HistoricalData, load_historical
+from job_run_aggregator.warehouse.base import Warehouse
+from job_run_aggregator.web import pages
+from job_run_aggregator.web import views
+from job_run_aggregator.web.views import Params
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"

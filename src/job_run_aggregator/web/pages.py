@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from ..compare import Change, Comparison, needs_review, render_markdown
-from ..history import VARIANT
-from ..matching import Attempt, DataKey, JobType, Match
-from ..model import Variant
-from .queries import Cell
+from job_run_aggregator.history.compare import Change, Comparison, needs_review, render_markdown
+from job_run_aggregator.history.percentiles import VARIANT
+from job_run_aggregator.matching.matcher import Attempt, DataKey, JobType, Match
+from job_run_aggregator.model import Variant
+from job_run_aggregator.web.queries import Cell
 
 # P99 seconds at which a heat-map cell moves to the next colour; fixed so colours mean the same on every view.
 HEAT_STEPS = (0.0, 1.0, 3.0, 10.0, 30.0, 60.0, 120.0, 300.0)

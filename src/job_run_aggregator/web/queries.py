@@ -1,6 +1,6 @@
 """The dashboard's own SQL: daily percentiles of one cell, every run of one cell, the releases present.
 
-Same rules as history.py: one text per query in BigQuery dialect with bare table names, values only as `@param`
+Same rules as history/percentiles.py: one text per query in BigQuery dialect with bare table names, values only as `@param`
 parameters, and the window filtered on BackendDisruption's partition column (JobRunStartTime). A cell is one
 backend and one variant (the six Jobs columns the export groups by).
 """
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..history import VARIANT
-from ..warehouse.base import Row, Warehouse
+from job_run_aggregator.history.percentiles import VARIANT
+from job_run_aggregator.warehouse.base import Row, Warehouse
 
 # Jobs column → query parameter; the parameter names are fixed, the values come from the request.
 VARIANT_PARAMS = {

@@ -16,18 +16,18 @@ from urllib.parse import quote, urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..buckets.base import open_bucket
-from ..compare import DEFAULT_LEEWAY_PERCENT, compare
-from ..errors import InputError, JraError
-from ..history import ALERTS, DISRUPTIONS, VARIANT, HistoryQuery, historical_rows
-from ..matching import RULES, HistoricalData, JobType, job_type_for, load_historical
-from ..query_results import name_column, read_query_results, render_query_results
-from ..variants import variant_for
-from . import pages
-from .queries import Cell, cell_runs, daily_percentiles, releases
+from job_run_aggregator.artifacts.buckets.base import open_bucket
+from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare
+from job_run_aggregator.errors import InputError, JraError
+from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, VARIANT, HistoryQuery, historical_rows
+from job_run_aggregator.matching.matcher import RULES, HistoricalData, JobType, job_type_for, load_historical
+from job_run_aggregator.history.results_file import name_column, read_query_results, render_query_results
+from job_run_aggregator.jobs.variants import variant_for
+from job_run_aggregator.web import pages
+from job_run_aggregator.web.queries import Cell, cell_runs, daily_percentiles, releases
 
 if TYPE_CHECKING:
-    from .app import Dashboard
+    from job_run_aggregator.web.app import Dashboard
 
 KEPT = ("now", "days", "min_runs")  # carried from page to page so a view is reproducible by its URL
 CELL_FIELDS = ("from_release", "platform", "architecture", "network", "topology")

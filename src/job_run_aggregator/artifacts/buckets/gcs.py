@@ -1,0 +1,118 @@
+"""Google Cloud Storage bucket; anonymous for public buckets, STORAGE_EMULATOR_HOST honoured."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from job_run_aggregator.errors import ConfigError, InputError, JraError, TransientError
+from job_run_aggregator.retry import retry_call
+
+try:
+    import requests
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exc
+    from google.cloud import storage
+except ImportError:  # pragma: no cover - exercised only without the extra
+    storage = None
+
+
+def translate_error(exc: Exception, what: str) -> JraError | None:
+    """Map client/network exceptions onto our tree at this one edge (None: a bug, let it through)."""
+    if storage is None:
+        return None
+    if isinstance(exc, gexc.NotFound):
+        return InputError("object not found", path=what)
+    if isinstance(exc, (gexc.TooManyRequests, gexc.ServerError, gexc.RequestRangeNotSatisfiable)):
+        return TransientError(f"{what}: GCS answered {exc.code}")
+    if isinstance(exc, (requests.exceptions.RequestException, ConnectionError, TimeoutError)):
+        return TransientError(f"{what}: network error ({type(exc).__name__})")
+    name = type(exc).__name__
+    if name in {"DataCorruption", "InvalidResponse", "IncompleteRead", "ProtocolError"}:
+        # A truncated or corrupted body (checksum mismatch): read it again.
+        return TransientError(f"{what}: incomplete or corrupted download ({name})")
+    if isinstance(exc, auth_exc.TransportError) or (isinstance(exc, auth_exc.RefreshError) and exc.retryable):
+        return TransientError(f"{what}: cannot get an access token from Google ({type(exc).__name__})")
+    if isinstance(exc, auth_exc.RefreshError):
+        # Its text is the token endpoint's answer; name the problem, not the exchange.
+        return ConfigError(f"{what}: the token endpoint refused the credentials; check the service-account key")
+    if isinstance(exc, gexc.Forbidden | gexc.Unauthorized):
+        return ConfigError(f"{what}: access denied by GCS; check the credentials or use a public bucket")
+    return None
+
+
+class GCSBucket:
+    def __init__(self, bucket: str, anonymous: bool = False, credentials_file: str | None = None, client=None) -> None:
+        if storage is None:
+            raise ConfigError("GCS support is not installed; run: pip install 'job-run-aggregator[gcs]'")
+        self.name = bucket
+        self.url = f"gs://{bucket}"
+        self.client = client or _make_client(anonymous, credentials_file)
+        self.bucket = self.client.bucket(bucket)
+
+    def _call(self, what: str, fn):
+        # The client's own retry layer is switched off at every call (retry=None): it would retry for up to
+        # 120 s per call behind our backs and resume cut downloads with range requests whose checksum is never
+        # verified. One layer, ours, with a known budget (retry.DEFAULT_ATTEMPTS), re-reads whole objects.
+        def attempt():
+            try:
+                return fn()
+            except Exception as exc:
+                mapped = translate_error(exc, what)
+                if mapped is None:
+                    raise
+                raise mapped from exc
+
+        return retry_call(attempt, what=what)
+
+    def list_dirs(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
+        prefix = prefix.rstrip("/") + "/"
+        # start_offset is inclusive and compares whole object names; every object of folder `X/` sorts
+        # before `X0` ('0' is the character after '/'), so this skips the folder and everything before it.
+        offset = f"{prefix}{start_after}0" if start_after else None
+
+        def page_all() -> list[str]:
+            it = self.client.list_blobs(self.bucket, prefix=prefix, delimiter="/", start_offset=offset, retry=None)
+            for _ in it:  # prefixes are filled in while iterating pages
+                pass
+            return sorted(p[len(prefix):].rstrip("/") for p in it.prefixes)
+
+        for name in self._call(f"gs://{self.name}/{prefix}", page_all):
+            if start_after is None or name > start_after:
+                yield name
+
+    def list_files(self, prefix: str) -> Iterator[str]:
+        prefix = prefix.rstrip("/") + "/"
+        names = self._call(
+            f"gs://{self.name}/{prefix}",
+            lambda: [b.name for b in self.client.list_blobs(self.bucket, prefix=prefix, retry=None)],
+        )
+        yield from names
+
+    def read(self, path: str) -> bytes:
+        # "auto" is crc32c (with its C extension), which GCS sends for every object; md5 is missing for
+        # composite objects, whose truncated bodies would then pass unchecked.
+        return self._call(
+            f"gs://{self.name}/{path}",
+            lambda: self.bucket.blob(path).download_as_bytes(checksum="auto", retry=None),
+        )
+
+    def browse_url(self, path: str) -> str:
+        return f"https://prow.ci.openshift.org/view/gs/{self.name}/{path.strip('/')}"
+
+
+def _make_client(anonymous: bool, credentials_file: str | None):
+    if os.environ.get("STORAGE_EMULATOR_HOST") or anonymous:
+        return storage.Client.create_anonymous_client()
+    if credentials_file:
+        try:
+            return storage.Client.from_service_account_json(credentials_file)
+        except Exception as exc:  # any shape of bad key file (a JSON list: AttributeError); never its contents
+            raise ConfigError(f"{credentials_file}: not a usable service-account key ({type(exc).__name__})") from None
+    try:
+        return storage.Client()
+    except Exception as exc:
+        raise ConfigError(
+            "no Google credentials for GCS: pass --google-service-account-credential-file, set up Application "
+            f"Default Credentials, or use --anonymous for a public bucket ({type(exc).__name__})"
+        ) from None

@@ -1,0 +1,177 @@
+"""Historical data (DESIGN §7): P95/P99 per backend (or alert) and variant over a window, and the export.
+
+One SQL text per query, BigQuery dialect, filtered on the partition column (JobRunStartTime) so BigQuery scans
+only the window. Options change the text only through fixed, validated fragments — never user strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from job_run_aggregator.errors import ConfigError
+from job_run_aggregator.history.results_file import render_query_results, rows_for_release
+from job_run_aggregator.warehouse.base import Warehouse
+
+DISRUPTIONS, ALERTS = "disruptions", "alerts"
+# The alerts the seed's query kept (all 15 appear in origin's 2022 alerts file).
+SEED_ALERT_NAMES = (
+    "KubeAPIErrorBudgetBurn", "KubeClientErrors", "KubePersistentVolumeErrors", "MCDDrainError",
+    "PrometheusOperatorWatchErrors", "VSphereOpenshiftNodeHealthFail", "etcdGRPCRequestsSlow",
+    "etcdHighCommitDurations", "etcdHighFsyncDurations", "etcdHighNumberOfFailedGRPCRequests",
+    "etcdHighNumberOfLeaderChanges", "etcdInsufficientMembers", "etcdMemberCommunicationSlow", "etcdMembersDown",
+    "etcdNoLeader",
+)
+VARIANT = ("Release", "FromRelease", "Platform", "Architecture", "Network", "Topology")
+# The real query's quirk: Architecture is grouped on but not partitioned on, so arm64 rows share amd64 values.
+PARTITION = ("Network", "Platform", "Release", "FromRelease", "Topology")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """What to compute. Defaults are the real query's."""
+
+    data_type: str = DISRUPTIONS
+    now: datetime | None = None
+    days: int | None = None  # default 21 (disruptions) / 7 (alerts)
+    min_job_runs: int | None = None  # default 100 (disruptions) / 0 (alerts: the real alert query had none)
+    percentiles: tuple[int, ...] = (95, 99)
+    partition_by_architecture: bool = False
+    split_master_nodes_updated: bool = False
+    alert_names: tuple[str, ...] = ()
+    release: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.data_type not in (DISRUPTIONS, ALERTS):
+            raise ConfigError(f"--data-type {self.data_type!r}: choose disruptions or alerts")
+        bad = [p for p in self.percentiles if not (isinstance(p, int) and 1 <= p <= 99)]
+        if bad or not self.percentiles:
+            raise ConfigError(f"--percentiles {self.percentiles}: give integers between 1 and 99")
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        end = self.now or datetime.now(timezone.utc)
+        # In UTC: aware arithmetic in a zone with daylight saving is wall-clock time, so 21 days there can be
+        # 21×24 h ± 1 h. A naive `now` is UTC, as on the command line.
+        end = end.replace(tzinfo=timezone.utc) if end.tzinfo is None else end.astimezone(timezone.utc)
+        days = self.days if self.days is not None else (21 if self.data_type == DISRUPTIONS else 7)
+        return end - timedelta(days=days), end
+
+    @property
+    def minimum(self) -> int:
+        if self.min_job_runs is not None:
+            return self.min_job_runs
+        return 100 if self.data_type == DISRUPTIONS else 0
+
+    @property
+    def name_column(self) -> str:
+        return "BackendName" if self.data_type == DISRUPTIONS else "AlertName"
+
+
+def percentile_sql(q: HistoryQuery) -> str:
+    """The BigQuery-dialect SQL for `q` (parameters: @start, @end, @min_job_runs, @alert_names, @release)."""
+    name = q.name_column
+    extra = ("MasterNodesUpdated",) if q.split_master_nodes_updated else ()
+    partition = (name, *PARTITION, *(("Architecture",) if q.partition_by_architecture else ()), *extra)
+    group = (name, *VARIANT, *extra)
+    pcts = sorted(set(q.percentiles), reverse=True)
+    windows = ",\n    ".join(
+        f"PERCENTILE_CONT(Seconds, {p / 100}) OVER (PARTITION BY {', '.join(partition)}) AS P{p}" for p in pcts
+    )
+    if q.data_type == DISRUPTIONS:
+        source = """
+  SELECT d.BackendName AS BackendName, d.JobRunName AS JobRunName, d.DisruptionSeconds AS Seconds,
+         COALESCE(d.MasterNodesUpdated, '') AS MasterNodesUpdated, j.Release AS Release,
+         j.FromRelease AS FromRelease, j.Platform AS Platform, j.Architecture AS Architecture,
+         j.Network AS Network, j.Topology AS Topology
+  FROM BackendDisruption AS d JOIN Jobs AS j ON d.JobName = j.JobName
+  WHERE d.JobRunStartTime >= @start AND d.JobRunStartTime < @end"""
+    else:
+        # One value per run and alert name: namespaces/levels of the same alert are summed.
+        source = """
+  SELECT a.Name AS AlertName, a.JobRunName AS JobRunName, SUM(a.AlertSeconds) AS Seconds,
+         COALESCE(ANY_VALUE(a.MasterNodesUpdated), '') AS MasterNodesUpdated, j.Release AS Release,
+         j.FromRelease AS FromRelease, j.Platform AS Platform, j.Architecture AS Architecture,
+         j.Network AS Network, j.Topology AS Topology
+  FROM Alerts AS a JOIN Jobs AS j ON a.JobName = j.JobName
+  WHERE a.JobRunStartTime >= @start AND a.JobRunStartTime < @end"""
+        if q.alert_names:
+            source += " AND a.Name IN UNNEST(@alert_names)"
+        source += """
+  GROUP BY a.Name, a.JobRunName, j.Release, j.FromRelease, j.Platform, j.Architecture, j.Network, j.Topology"""
+    if q.release:
+        source = source.replace("  WHERE ", "  WHERE j.Release = @release AND ", 1)
+    picked = ", ".join(f"ANY_VALUE(P{p}) AS P{p}" for p in pcts)
+    return f"""WITH runs AS ({source}
+), ranked AS (
+  SELECT *,
+    {windows}
+  FROM runs
+)
+SELECT {', '.join(group)}, COUNT(*) AS JobRuns, {picked}
+FROM ranked
+GROUP BY {', '.join(group)}
+HAVING COUNT(*) >= @min_job_runs
+ORDER BY {', '.join(group)}"""
+
+
+def percentile_params(q: HistoryQuery) -> dict[str, Any]:
+    start, end = q.window
+    params: dict[str, Any] = {"start": start, "end": end, "min_job_runs": q.minimum}
+    if q.alert_names:
+        params["alert_names"] = list(q.alert_names)
+    if q.release:
+        params["release"] = q.release
+    return params
+
+
+def historical_rows(warehouse: Warehouse, q: HistoryQuery) -> list[dict[str, Any]]:
+    """Run the percentile query; rows carry the name column, the variant, JobRuns and P<k> floats."""
+    rows = warehouse.query(percentile_sql(q), percentile_params(q))
+    return [export_row(r, q) for r in rows]
+
+
+def export_row(r: Mapping[str, Any], q: HistoryQuery) -> dict[str, Any]:
+    """Order a result row's columns the way origin's files do (name, variant, [MasterNodesUpdated], runs, P…)."""
+    out: dict[str, Any] = {q.name_column: r[q.name_column]}
+    out.update({k: r[k] for k in VARIANT})
+    if q.split_master_nodes_updated:
+        out["MasterNodesUpdated"] = r["MasterNodesUpdated"]
+    out["JobRuns"] = int(r["JobRuns"])
+    main = [p for p in (95, 99) if p in q.percentiles]
+    rest = sorted((p for p in q.percentiles if p not in (95, 99)), reverse=True)
+    for p in [*main, *rest]:
+        out[f"P{p}"] = None if r[f"P{p}"] is None else float(r[f"P{p}"])
+    return out
+
+
+def export_historical_data(warehouse: Warehouse, q: HistoryQuery, release: str) -> tuple[bytes, int]:
+    """query_results.json bytes for `release` (origin's exact format) and the number of rows in it."""
+    rows = rows_for_release(historical_rows(warehouse, q), release)
+    return render_query_results(rows), len(rows)
+
+
+def top_by_p99(rows: Iterable[Mapping[str, Any]], n: int = 5) -> list[Mapping[str, Any]]:
+    return sorted(rows, key=lambda r: (-(r.get("P99") or 0.0), str(r)))[:n]
+
+
+def parse_percentiles(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return (95, 99)
+    try:
+        values = tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise ConfigError(f"--percentiles {text!r}: give integers between 1 and 99, e.g. 50,75,95,99") from None
+    if 95 not in values or 99 not in values:
+        raise ConfigError(f"--percentiles {text!r}: must include 95 and 99 (origin's files always carry them)")
+    return values
+
+
+def parse_alert_names(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    if text == "seed":
+        return SEED_ALERT_NAMES
+    return tuple(n.strip() for n in text.split(",") if n.strip())

@@ -1,0 +1,1 @@
+"""Jobs: job name → variant (pure), job-name lists, priming the Jobs table."""

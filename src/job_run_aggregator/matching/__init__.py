@@ -1,0 +1,1 @@
+"""Matching: origin's best matcher (guessers, rule presets, lookup) and run verdicts."""
