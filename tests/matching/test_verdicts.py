@@ -26,7 +26,7 @@ from job_run_aggregator.matching.verdicts import (
     round_half_away,
 )
 
-REPO = Path(__file__).resolve().parents[1]  # the folder holding pyproject.toml
+REPO = Path(__file__).resolve().parents[2]  # the folder holding pyproject.toml
 REFERENCE = REPO / ".." / "shared" / "reference"
 
 AWS_UPGRADE = JobType("4.12", "4.11", "aws", "amd64", "ovn", "ha")
