@@ -8,7 +8,8 @@ from dataclasses import replace
 from .data import REPO
 from .report import Table, verdict
 
-REFERENCE = REPO / ".." / "shared" / "reference"
+REFERENCE = next((p / "shared" / "reference" for p in REPO.parents if (p / "shared" / "reference").is_dir()),
+                 REPO.parent / "shared" / "reference")  # ../shared, or further up from a nested worktree
 FILES = (
     ("backend_query_results_2022-12.json", "backend"),
     ("backend_query_results_2025-current.json", "backend"),

@@ -29,8 +29,7 @@ from job_run_aggregator.matching.matcher import (
     render_key,
 )
 
-REPO = Path(__file__).resolve().parents[1]  # the folder holding pyproject.toml
-REFERENCE = REPO / ".." / "shared" / "reference"
+from paths import REFERENCE
 
 
 def reference(name: str) -> HistoricalData:
