@@ -3,10 +3,12 @@
     JraError                      exit 1 (base; never raised directly)
     ├── ConfigError               exit 2  bad flag/config/missing optional dependency
     ├── InputError                exit 3  a bad artifact or input file (skip it, count it)
+    │   └── ObjectMissing                 an object listed a moment ago cannot be read now (retry the run later)
     ├── TransientError            exit 75 network/quota trouble that persisted through retries
     ├── TableMissing              exit 4  a warehouse table is absent (run create-tables)
     ├── SchemaDrift               exit 5  an existing table differs from the definition
-    └── LockBusy                  exit 6  another writer holds the warehouse lock
+    ├── LockBusy                  exit 6  another writer holds the warehouse lock
+    └── ResourceExhausted         exit 7  out of memory, disk space or threads
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ class InputError(JraError):
         self.path = path
         self.reason = message
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class ObjectMissing(InputError):
+    """A listed object is gone when read: a state of the bucket, not of the data (the run is retried later)."""
+
+
+class ResourceExhausted(JraError):
+    """Out of memory, disk space or threads: one line naming the resource, no traceback."""
+
+    exit_code = 7
 
 
 class TransientError(JraError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from job_run_aggregator.artifacts.buckets.base import Bucket
+from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.model import Problem, RunSummary
 from job_run_aggregator.artifacts.runs import (
@@ -255,6 +255,11 @@ def _upload_job(bucket, loader, pool, job, kinds, state, since, known, summary, 
         summary.failed += 1
         log.warning("%s: %s", problem.path, problem.reason)
         return
+    for folder in [d for d in listed if isinstance(d, RefusedPath)]:
+        problem = Problem(f"{job.prefix}/{folder}", folder.reason)
+        summary.problems.append(problem)
+        log.warning("%s: %s", problem.path, problem.reason)
+    listed = [d for d in listed if not isinstance(d, RefusedPath)]
     seen = set(listed)
     retries = [r for r in state.failed_runs(job.name, kinds) if r not in seen and (since is None or r > since)]
     for run_id in retries + listed:
@@ -277,7 +282,9 @@ def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...])
     objects: dict[str, bytes] = {}
     problems: list[Problem] = []
     for path in bucket.list_files(prefix):
-        if wanted_object(path, prefix, kinds, job.collect_test_runs):
+        if isinstance(path, RefusedPath):  # a symlink out of the bucket, a FIFO, …: recorded, never read
+            problems.append(Problem(str(path), path.reason))
+        elif wanted_object(path, prefix, kinds, job.collect_test_runs):
             try:
                 objects[path] = bucket.read(path)
             except InputError as exc:  # vanished or unreadable object: report it, keep the rest of the run
