@@ -14,10 +14,29 @@ from typer.core import TyperGroup
 from job_run_aggregator import retry
 from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
 from job_run_aggregator.config import Settings, load_settings
-from job_run_aggregator.errors import JraError
+from job_run_aggregator.errors import JraError, one_line
 from job_run_aggregator.warehouse.base import Warehouse, open_warehouse
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class OneLineConsole(Console):
+    """A console whose text arguments print on one line each: control characters from data are escaped."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*(one_line(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+class OneLineFilter(logging.Filter):
+    """Escape control characters in every log message (paths and names from data cannot forge a line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = one_line(message)
+        if escaped != message or record.args:
+            record.msg, record.args = escaped, None
+        return True
+
+
+stderr = OneLineConsole(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False, soft_wrap=True)
 
 
@@ -111,6 +130,8 @@ def main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLineFilter())
     # Google client libraries log request details at DEBUG; keep credentials-bearing chatter out of our logs.
     for noisy in ("google", "urllib3", "google_auth_httplib2"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

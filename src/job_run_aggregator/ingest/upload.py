@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from job_run_aggregator.artifacts.buckets.base import Bucket
+from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath
 from job_run_aggregator.artifacts.runs import (
     ALERTS,
     KINDS,
@@ -133,6 +133,11 @@ def _upload_job(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...]) -> None:
         summary.failed += 1
         log.warning("%s: %s", problem.path, problem.reason)
         return
+    for folder in [d for d in listed if isinstance(d, RefusedPath)]:
+        problem = Problem(f"{job.prefix}/{folder}", folder.reason)
+        summary.problems.append(problem)
+        log.warning("%s: %s", problem.path, problem.reason)
+    listed = [d for d in listed if not isinstance(d, RefusedPath)]
     seen = set(listed)
     retries = [r for r in state.failed_runs(job.name, kinds) if r not in seen and (since is None or r > since)]
     for run_id in retries + listed:
@@ -155,7 +160,9 @@ def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...])
     objects: dict[str, bytes] = {}
     problems: list[Problem] = []
     for path in bucket.list_files(prefix):
-        if wanted_object(path, prefix, kinds, job.collect_test_runs):
+        if isinstance(path, RefusedPath):  # a symlink out of the bucket, a FIFO, …: recorded, never read
+            problems.append(Problem(str(path), path.reason))
+        elif wanted_object(path, prefix, kinds, job.collect_test_runs):
             try:
                 objects[path] = bucket.read(path)
             except InputError as exc:  # vanished or unreadable object: report it, keep the rest of the run

@@ -8,6 +8,20 @@ from typing import Protocol
 from job_run_aggregator.errors import ConfigError
 
 
+class RefusedPath(str):
+    """A listed entry the bucket will not read (a symlink out of the bucket, a FIFO or device, …), with the reason.
+
+    Listings yield these instead of dropping them silently, so the uploader records them in LoadProblems.
+    """
+
+    reason: str
+
+    def __new__(cls, path: str, reason: str) -> RefusedPath:
+        self = super().__new__(cls, path)
+        self.reason = reason
+        return self
+
+
 class Bucket(Protocol):
     """A prow-shaped bucket. Paths are '/'-separated and relative to the bucket root."""
 
@@ -15,14 +29,19 @@ class Bucket(Protocol):
     url: str
 
     def list_dirs(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
-        """Yield the names of the immediate sub-folders of `prefix` (ending in '/'), sorted, after `start_after`."""
+        """Yield the names of the immediate sub-folders of `prefix`, sorted, after `start_after`.
+
+        A sub-folder that cannot be entered (a symlink) is yielded as a `RefusedPath`.
+        """
         ...
 
     def list_files(self, prefix: str) -> Iterator[str]:
-        """Yield the paths of every object under `prefix`, recursively."""
+        """Yield the paths of every object under `prefix`, recursively; entries not readable as `RefusedPath`."""
         ...
 
-    def read(self, path: str) -> bytes: ...
+    def read(self, path: str) -> bytes:
+        """The object's bytes (at most MAX_ARTIFACT_BYTES); ObjectMissing when it is gone, InputError if refused."""
+        ...
 
     def browse_url(self, path: str) -> str:
         """A URL a person can open to see `path` (folder or object)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from job_run_aggregator.errors import ConfigError, InputError, JraError, TransientError
+from job_run_aggregator.artifacts.parse.document import MAX_ARTIFACT_BYTES, render_limit
+from job_run_aggregator.errors import ConfigError, InputError, JraError, ObjectMissing, TransientError
 from job_run_aggregator.retry import retry_call
 
 try:
@@ -22,7 +23,7 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
     if storage is None:
         return None
     if isinstance(exc, gexc.NotFound):
-        return InputError("object not found", path=what)
+        return ObjectMissing("object not found", path=what)
     if isinstance(exc, (gexc.TooManyRequests, gexc.ServerError, gexc.RequestRangeNotSatisfiable)):
         return TransientError(f"{what}: GCS answered {exc.code}")
     if isinstance(exc, (requests.exceptions.RequestException, ConnectionError, TimeoutError)):
@@ -49,6 +50,9 @@ class GCSBucket:
         self.url = f"gs://{bucket}"
         self.client = client or _make_client(anonymous, credentials_file)
         self.bucket = self.client.bucket(bucket)
+        self.max_bytes = MAX_ARTIFACT_BYTES
+        # Sizes from the last listings: an object over the cap is refused before its download starts.
+        self._sizes: dict[str, int] = {}
 
     def _call(self, what: str, fn):
         # The client's own retry layer is switched off at every call (retry=None): it would retry for up to
@@ -83,13 +87,21 @@ class GCSBucket:
 
     def list_files(self, prefix: str) -> Iterator[str]:
         prefix = prefix.rstrip("/") + "/"
-        names = self._call(
+        blobs = self._call(
             f"gs://{self.name}/{prefix}",
-            lambda: [b.name for b in self.client.list_blobs(self.bucket, prefix=prefix, retry=None)],
+            lambda: [(b.name, b.size) for b in self.client.list_blobs(self.bucket, prefix=prefix, retry=None)],
         )
-        yield from names
+        if len(self._sizes) > 100_000:
+            self._sizes.clear()
+        for name, size in blobs:
+            if size is not None:
+                self._sizes[name] = size
+            yield name
 
     def read(self, path: str) -> bytes:
+        size = self._sizes.get(path)
+        if size is not None and size > self.max_bytes:
+            raise InputError(f"file is {size} bytes, over the {render_limit(self.max_bytes)} limit; not read", path)
         # "auto" is crc32c (with its C extension), which GCS sends for every object; md5 is missing for
         # composite objects, whose truncated bodies would then pass unchecked.
         return self._call(
