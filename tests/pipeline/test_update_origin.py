@@ -6,10 +6,10 @@ import json
 import subprocess
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -20,7 +20,7 @@ from job_run_aggregator.history.results_file import read_query_results, render_q
 from job_run_aggregator.pipeline.demo import run_demo
 from job_run_aggregator.pipeline.update_origin import last_update
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 NOW_TEXT = "2026-11-28T12:00:00"
 BRANCH = "jra-historical-data-2026-11-28"
 TOKEN = "ghp_secret-token-never-printed-0123456789"
@@ -125,10 +125,10 @@ def test_update_commits_both_files_in_the_eras_paths_and_formats_then_nothing(
 class FakeGitHub(BaseHTTPRequestHandler):
     """Records every request; answers like GitHub's create-pull-request endpoint (or with `status`)."""
 
-    requests: list[dict[str, Any]] = []
+    requests: ClassVar[list[dict[str, Any]]] = []
     status = 201
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
         if self.status == 201:
@@ -250,3 +250,29 @@ def test_release_option_writes_those_releases(sample_warehouse: str, tmp_path: P
     assert {r["Release"] for r in rows} == {"4.14"}
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip() == "weekly"
     assert "Release switch: the new 4.14 rows are compared with the current 4.13 rows" in result.stdout
+
+
+def test_the_scheduler_updates_origin_when_due_and_returns_to_the_base_branch(sample_warehouse: str,
+                                                                              tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from job_run_aggregator.pipeline.schedule import UPDATE_ORIGIN, CycleConfig, run_cycle
+    from job_run_aggregator.pipeline.update_origin import UpdateOriginOptions
+    from job_run_aggregator.warehouse.base import open_warehouse
+
+    repo = origin_checkout(tmp_path, "2022")
+    config = CycleConfig(steps=(UPDATE_ORIGIN,), origin=UpdateOriginOptions(repo, min_job_runs=1),
+                         update_origin_every=timedelta(days=7))
+    wh = open_warehouse(sample_warehouse)
+    try:
+        first = run_cycle(None, wh, config, now=lambda: NOW)  # type: ignore[arg-type]  # no upload step
+        # The branch's commit time is the real clock's: "due" is measured from it.
+        later = run_cycle(None, wh, config, now=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    finally:
+        wh.close()
+    (step,) = first.steps
+    assert step.ok and "committed" in step.summary and BRANCH in step.summary, step
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    assert git(repo, "rev-parse", BRANCH) != git(repo, "rev-parse", "main")
+    (again,) = later.steps
+    assert again.ok and again.summary.startswith("not due: last update "), again

@@ -42,7 +42,7 @@ def open_pull_request(repo: str, title: str, body: str, head: str, base: str, to
         "User-Agent": "job-run-aggregator",
     })
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked)
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # the scheme is checked above
             answer = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         detail = _message(error.read())
