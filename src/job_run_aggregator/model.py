@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The six columns a historical row's variant is keyed on, in the order origin's query_results.json holds them
+# (origin's platformidentification.JobType). Declared once; history, matching, jobs and web import it.
+VARIANT_COLUMNS: tuple[str, str, str, str, str, str] = (
+    "Release", "FromRelease", "Platform", "Architecture", "Network", "Topology",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Variant:
