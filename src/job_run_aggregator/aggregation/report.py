@@ -3,57 +3,27 @@
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from job_run_aggregator.aggregation.checks import FAILED, PASSED, SKIPPED, CheckResult, RunSeconds, format_seconds
-
-# Characters XML 1.0 cannot carry at all, even escaped; an artifact's backend name must not break the junit file.
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _xml_text(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
-
+from job_run_aggregator.aggregation.checks import SUITE, FAILED, PASSED, SKIPPED, CheckResult, RunSeconds, format_seconds
+from job_run_aggregator.junit_report import JunitCase, JunitSuite, render_junit_suites
 
 def render_junit(results: Sequence[CheckResult]) -> bytes:
     """One `<testsuite>` per suite (the root when there is one suite), one `<testcase>` per check."""
     suites: dict[str, list[CheckResult]] = {}
     for result in results:
         suites.setdefault(result.suite, []).append(result)
-    elements = [_testsuite(name, cases) for name, cases in suites.items()] or [_testsuite("BackendDisruption", [])]
-    if len(elements) == 1:
-        root = elements[0]
-    else:
-        root = ET.Element("testsuites", _counts(results))
-        root.extend(elements)
-    ET.indent(root)
-    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
+    rendered = [JunitSuite(name, [_case(name, r) for r in cases], errors_and_time=True) for name, cases in suites.items()]
+    return render_junit_suites(rendered or [JunitSuite(SUITE, [], errors_and_time=True)])
 
 
-def _counts(results: Sequence[CheckResult]) -> dict[str, str]:
-    return {
-        "tests": str(len(results)),
-        "failures": str(sum(r.status == FAILED for r in results)),
-        "skipped": str(sum(r.status == SKIPPED for r in results)),
-        "errors": "0",
-        "time": "0",
-    }
-
-
-def _testsuite(name: str, results: Sequence[CheckResult]) -> ET.Element:
-    suite = ET.Element("testsuite", {"name": _xml_text(name), **_counts(results)})
-    for result in results:
-        case = ET.SubElement(suite, "testcase", {"name": _xml_text(result.name), "classname": _xml_text(name)})
-        message = _xml_text(result.message)
-        if result.status == FAILED:
-            ET.SubElement(case, "failure", {"message": message}).text = message
-        elif result.status == SKIPPED:
-            ET.SubElement(case, "skipped", {"message": message})
-        else:
-            ET.SubElement(case, "system-out").text = message
-    return suite
+def _case(suite: str, result: CheckResult) -> JunitCase:
+    if result.status == FAILED:
+        return JunitCase(result.name, classname=suite, failure=result.message)
+    if result.status == SKIPPED:
+        return JunitCase(result.name, classname=suite, skipped=result.message)
+    return JunitCase(result.name, classname=suite, output=result.message)
 
 
 _CSS = """
