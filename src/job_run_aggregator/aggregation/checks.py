@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from job_run_aggregator.errors import ConfigError
 from job_run_aggregator.aggregation.passes import required_passes
 from job_run_aggregator.aggregation.rules import RuleSet, percentile_requirement, rules_for
+from job_run_aggregator.errors import ConfigError
 
 SUITE = "BackendDisruption"
 MINIMUM_RUNS = 3

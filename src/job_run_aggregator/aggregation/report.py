@@ -6,8 +6,17 @@ import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from job_run_aggregator.aggregation.checks import SUITE, FAILED, PASSED, SKIPPED, CheckResult, RunSeconds, format_seconds
+from job_run_aggregator.aggregation.checks import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    SUITE,
+    CheckResult,
+    RunSeconds,
+    format_seconds,
+)
 from job_run_aggregator.junit_report import JunitCase, JunitSuite, render_junit_suites
+
 
 def render_junit(results: Sequence[CheckResult]) -> bytes:
     """One `<testsuite>` per suite (the root when there is one suite), one `<testcase>` per check."""
@@ -52,9 +61,16 @@ def backend_verdict(results: Sequence[CheckResult]) -> str:
 
 
 def render_html(
-    job: str, payload: str, results: Sequence[CheckResult], runs: Mapping[str, Sequence[RunSeconds]]
+    job: str,
+    payload: str,
+    results: Sequence[CheckResult],
+    runs: Mapping[str, Sequence[RunSeconds]],
+    *,
+    tests: Sequence[CheckResult] = (),
+    run_links: Mapping[str, str] | None = None,
 ) -> str:
-    """A self-contained page (inline CSS and SVG): the gate, a summary per backend, then each backend's chart.
+    """A self-contained page (inline CSS and SVG): the gate, a summary per backend, each backend's chart, then
+    the aggregated junit tests worst first, their runs linked through `run_links` (run id → URL).
 
     `runs` is the checks' input (backend → (run id, seconds)); backends without results are shown as not judged.
     """
@@ -104,8 +120,40 @@ def render_html(
             )
             parts.append("</table>")
         parts.append("</section>")
+    if tests:
+        parts.append(_tests_section(tests, run_links or {}))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _tests_section(tests: Sequence[CheckResult], links: Mapping[str, str]) -> str:
+    """Every aggregated test, failures first, then by share of passing runs (lowest first), then by name."""
+    failed = sum(t.status == FAILED for t in tests)
+
+    def share(t: CheckResult) -> float:
+        attempts = len(t.passed_runs) + len(t.failed_runs)
+        return len(t.passed_runs) / attempts if attempts else 1.0
+
+    ordered = sorted(tests, key=lambda t: (t.status != FAILED, share(t), t.suite, t.name))
+
+    def linked(ids: Sequence[str]) -> str:
+        return " ".join(
+            f'<a href="{escape(links[i])}">{escape(i)}</a>' if i in links else escape(i) for i in ids
+        )
+
+    rows = [
+        f'<section id="tests"><h2>Junit tests: {len(tests)} aggregated, {failed} failed</h2>',
+        ("<table><tr><th>Suite</th><th>Test</th><th>Status</th><th>Passes</th><th>Failures</th>"
+         "<th>Failed runs</th><th>Reason</th></tr>"),
+    ]
+    for t in ordered:
+        rows.append(
+            f"<tr><td>{escape(t.suite)}</td><td>{escape(t.name)}</td><td>{_badge(t.status)}</td>"
+            f"<td>{len(t.passed_runs)}</td><td>{len(t.failed_runs)}</td><td>{linked(t.failed_runs)}</td>"
+            f"<td>{escape(t.message.splitlines()[0] if t.message else '')}</td></tr>"
+        )
+    rows.append("</table></section>")
+    return "\n".join(rows)
 
 
 def _badge(status: str) -> str:
