@@ -3,6 +3,7 @@ and the previous-release fallback (DESIGN §9.1, §9.2)."""
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,12 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from job_run_aggregator.aggregation.rules import RULE_NAMES
 from job_run_aggregator.artifacts.buckets.local import LocalBucket
 from job_run_aggregator.cli import app
 from job_run_aggregator.ingest.upload import upload
 from job_run_aggregator.jobs.primer import prime_job_table
 from job_run_aggregator.pipeline.sample_data import PayloadSpec, generate_sample_data
 from job_run_aggregator.warehouse.base import open_warehouse
+from servers import REPO
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 FAILING = "[sig-node] static pods should start after being created"  # in the catalog: it has history
@@ -141,3 +144,24 @@ def test_previous_release_fallback(tmp_path: Path) -> None:
     explicit = cases(tmp_path / "explicit" / "junit-aggregated.xml")
     assert f"Using historical data from job: {previous} (--history-job)." in \
         explicit[("BackendDisruption", "should collect disruption data")].find("system-out").text
+
+
+def test_a_broken_junit_file_is_reported_and_the_other_runs_still_count(planted, tmp_path: Path) -> None:
+    root, url, job, tag = planted
+    copy = tmp_path / "copy"
+    shutil.copytree(root / "bucket", copy / "bucket")
+    files = sorted((copy / "bucket" / "logs" / job).glob("*/artifacts/*/*/artifacts/junit/junit_e2e_*.xml"))
+    payload_files = [p for p in files if "flaked" in p.read_text()]
+    victim = payload_files[0]
+    victim.write_bytes(victim.read_bytes()[:200])  # cut mid-element
+    result = analyze(copy, url, job, tag, tmp_path / "out")
+    relative = victim.relative_to(copy / "bucket").as_posix()
+    assert f"{relative}: not well-formed XML" in result.stderr
+    flaky = cases(tmp_path / "out" / "junit-aggregated.xml")[(SUITE, FLAKY)]
+    assert flaky.find("system-out").text.startswith("Passed 9 times, failed 0 times")
+
+
+def test_readme_documents_every_era() -> None:
+    readme = (REPO / "README.md").read_text()
+    header = next(line for line in readme.splitlines() if line.startswith("| rule |"))
+    assert all(f"`{name}`" in header for name in RULE_NAMES)
