@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from servers import REPO
 from typer.testing import CliRunner
 
 from job_run_aggregator.aggregation.rules import RULE_NAMES
@@ -18,7 +19,6 @@ from job_run_aggregator.ingest.upload import upload
 from job_run_aggregator.jobs.primer import prime_job_table
 from job_run_aggregator.pipeline.sample_data import PayloadSpec, generate_sample_data
 from job_run_aggregator.warehouse.base import open_warehouse
-from servers import REPO
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 FAILING = "[sig-node] static pods should start after being created"  # in the catalog: it has history
