@@ -58,6 +58,7 @@ class Run:
     is_install_failure: bool = False
     is_malformed: bool = False
     factor: float = 1.0  # disruption multiplier (PayloadSpec.disruption_factor)
+    planted: tuple[tuple[str, float], ...] = ()  # (backend, seconds) added to its last disruption file (plant.py)
 
 
 def _previous_release(release: str) -> str:
