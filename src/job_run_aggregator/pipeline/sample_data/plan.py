@@ -62,6 +62,7 @@ class Run:
     factor: float = 1.0  # disruption multiplier (PayloadSpec.disruption_factor)
     failing_tests: tuple[str, ...] = ()  # PayloadSpec.failing_tests, payload runs only
     flaky_tests: tuple[str, ...] = ()
+    planted: tuple[tuple[str, float], ...] = ()  # (backend, seconds) added to its last disruption file (plant.py)
 
 
 def _previous_release(release: str) -> str:
