@@ -362,3 +362,32 @@ def test_a_failed_commit_leaves_the_checkout_as_it_was(sample_warehouse: str, tm
     assert git(repo, "branch", "--list", "--format=%(refname:short)").split() == ["main"]
     assert git(repo, "status", "--porcelain") == ""
     assert {p: p.read_bytes() for p in committed} == committed
+
+
+def test_json_summary_and_an_unreachable_github(sample_warehouse: str, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a free port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    repo = origin_checkout(tmp_path, "2023")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    result = run(sample_warehouse, "--origin-dir", str(repo), "--push", str(remote), "--open-pr", "--json",
+                 env={"GITHUB_TOKEN": TOKEN, "JRA_GITHUB_API_URL": f"http://127.0.0.1:{port}"})
+    assert result.exit_code == 75, result.output
+    assert f"error: GitHub API at http://127.0.0.1:{port} not reachable" in result.stderr
+    assert f"; branch {BRANCH} is pushed to {remote}: open the pull request from it by hand" in result.stderr
+    assert TOKEN not in result.output
+    assert git(remote, "rev-parse", f"refs/heads/{BRANCH}").strip() == git(repo, "rev-parse", "HEAD").strip()
+
+    again = origin_checkout(tmp_path / "again", "2022")
+    summary = run(sample_warehouse, "--origin-dir", str(again), "--json")
+    assert summary.exit_code == 0, summary.output
+    data = json.loads(summary.stdout)
+    assert data["era"] == "2022" and data["changed"] is True and data["branch"] == BRANCH
+    assert [(f["path"], f["format"], f["releases"], f["changed"]) for f in data["files"]] == [
+        ("pkg/synthetictests/allowedbackenddisruption/query_results.json", "v1", ["4.14"], True),
+        ("pkg/synthetictests/allowedalerts/query_results.json", "a1", ["4.14"], True),
+    ]
+    assert data["commit"] == git(again, "rev-parse", "HEAD").strip() and data["pr_url"] is None

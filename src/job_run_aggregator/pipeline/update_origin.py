@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.errors import ConfigError, InputError, JraError
 from job_run_aggregator.history.compare import (
     DEFAULT_LEEWAY_PERCENT,
     compare_releases,
@@ -116,6 +116,24 @@ class UpdateOriginResult:
     @property
     def changed(self) -> bool:
         return any(f.changed for f in self.files)
+
+    def to_json(self) -> dict[str, object]:
+        """The `update-origin --json` object: what each file became and where the commit went."""
+        return {
+            "era": self.era,
+            "changed": self.changed,
+            "files": [
+                {"path": f.origin.path, "format": f.origin.file_format.name, "releases": list(f.releases),
+                 "changed": f.changed, "rows": f.rows, "needs_review": f.needs_review,
+                 "kept_because": f.kept_because or None}
+                for f in self.files
+            ],
+            "branch": self.branch,
+            "commit": self.commit,
+            "pushed_to": self.pushed_to,
+            "pr_url": self.pr_url,
+            "title": self.title,
+        }
 
     def summary(self) -> str:
         """One line for logs: what changed and where it went."""
@@ -269,8 +287,12 @@ def update_origin(warehouse: Warehouse, options: UpdateOriginOptions,
         owner = options.head_owner or _github_owner(push_url)
         base_owner = options.github_repo.split("/")[0]
         head = f"{owner}:{branch}" if owner and owner != base_owner else branch
-        pr_url = open_pull_request(options.github_repo, title, body, head, base, token,
-                                   env.get("JRA_GITHUB_API_URL") or None)
+        try:
+            pr_url = open_pull_request(options.github_repo, title, body, head, base, token,
+                                       env.get("JRA_GITHUB_API_URL") or None)
+        except JraError as error:
+            raise type(error)(f"{error}; branch {branch} is pushed to {options.push}: open the pull request from "
+                              "it by hand") from None
     return UpdateOriginResult(layout.era, updates, title, body, branch, commit, pushed_to, pr_url, notes)
 
 
