@@ -8,7 +8,7 @@ import time
 
 from .report import emit, start_section
 
-ALL = ("ingest", "gcs", "percentiles", "matching")
+ALL = ("ingest", "gcs", "percentiles", "matching", "origin")
 QUICK_SIZES = (500, 2000)
 QUICK_PERCENTILE_ROWS = (100_000, 1_000_000)
 
@@ -25,6 +25,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--only", default=",".join(ALL), help=f"Benchmarks to run, from {','.join(ALL)}.")
     parser.add_argument("--percentile-rows", default="1000000,10000000", help="BackendDisruption rows to export.")
     parser.add_argument("--gcs-size", type=int, default=None, help="Runs for the GCS benchmark (default: smallest).")
+    parser.add_argument("--alert-rows", default="300000,3000000", help="Alerts rows for the alert formats.")
     parser.add_argument("--no-append", action="store_true", help="Print only; leave RESULTS.md alone.")
     args = parser.parse_args(argv)
     only = [o.strip() for o in args.only.split(",") if o.strip()]
@@ -54,6 +55,11 @@ def main(argv: list[str]) -> None:
         from .matching import matching_table
 
         emit(matching_table(log), append)
+    if "origin" in only:
+        from .origin import origin_table
+
+        alert_rows = (30_000, 300_000) if args.quick else tuple(int(s) for s in args.alert_rows.split(","))
+        emit(origin_table(alert_rows, log), append)
 
 
 if __name__ == "__main__":

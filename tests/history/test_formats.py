@@ -227,3 +227,25 @@ def test_v1_to_v3_exports_have_their_columns(duckdb_url: str, tables, tmp_path: 
         (row,) = json.loads(out.read_bytes())
         assert tuple(row) == FORMATS[name].columns
         assert row["P99"] == "19.8"
+
+
+def test_analyze_refuses_a_data_type_the_current_files_format_does_not_hold(duckdb_url: str) -> None:
+    result = run("--warehouse", duckdb_url, "analyze-historical-data", "--current",
+                 str(EXPECTED / "alerts_query_results_a4.json"), "--format", "auto", "--data-type", "disruptions")
+    assert result.exit_code == ConfigError.exit_code, result.output
+    assert ("error: --format a4 holds alerts, not disruptions; pass --data-type alerts or a format of disruptions"
+            in result.stderr)
+
+
+def test_the_matcher_reads_the_a4_file_by_namespace_and_level() -> None:
+    from job_run_aggregator.matching.keys import JobType
+    from job_run_aggregator.matching.matcher import load_historical
+
+    data = load_historical((EXPECTED / "alerts_query_results_a4.json").read_bytes(), "a4.json")
+    assert data.has_alert_scope
+    job_type = JobType("4.15", "", "aws", "amd64", "ovn", "ha")
+    critical = data.best_match("etcdMembersDown", job_type, min_job_runs=1, namespace="openshift-etcd",
+                               level="Critical")
+    warning = data.best_match("etcdMembersDown", job_type, min_job_runs=1, namespace="openshift-etcd",
+                              level="Warning")
+    assert (critical.p99, warning.p99) == (19.8, 10.0)

@@ -276,3 +276,118 @@ def test_the_scheduler_updates_origin_when_due_and_returns_to_the_base_branch(sa
     assert git(repo, "rev-parse", BRANCH) != git(repo, "rev-parse", "main")
     (again,) = later.steps
     assert again.ok and again.summary.startswith("not due: last update "), again
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--branch", "--delete"], "error: --branch '--delete': must not be empty or start with '-'",
+                     id="branch-as-option"),
+        pytest.param(["--push", "--mirror"], "error: --push '--mirror': must not be empty or start with '-'",
+                     id="push-as-option"),
+        pytest.param(["--branch", "a..b"], "error: git check-ref-format failed in", id="bad-ref-name"),
+    ],
+)
+def test_hostile_names_never_reach_git_as_options(sample_warehouse: str, tmp_path: Path, args: list[str],
+                                                  message: str) -> None:
+    repo = origin_checkout(tmp_path, "2023")
+    head = git(repo, "rev-parse", "HEAD")
+    result = run(sample_warehouse, "--origin-dir", str(repo), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "branch", "--list", "--format=%(refname:short)").split() == ["main"]
+
+
+def test_a_symlinked_data_file_is_refused(sample_warehouse: str, tmp_path: Path) -> None:
+    repo = origin_checkout(tmp_path, "2023")
+    outside = tmp_path / "elsewhere.json"
+    target = repo / "pkg/monitortestlibrary/allowedalerts/query_results.json"
+    outside.write_bytes(target.read_bytes())
+    target.unlink()
+    target.symlink_to(outside)
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "link")
+    result = run(sample_warehouse, "--origin-dir", str(repo))
+    assert result.exit_code == 3, result.output
+    assert ("error: pkg/monitortestlibrary/allowedalerts/query_results.json: is a symbolic link; update-origin "
+            "writes only regular files inside the checkout") in result.stderr
+    assert outside.read_bytes() == placeholder("a4")
+
+
+def test_a_failed_push_keeps_the_commit_by_hand_and_the_scheduler_retries_from_scratch(
+        sample_warehouse: str, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from job_run_aggregator.pipeline.schedule import UPDATE_ORIGIN, CycleConfig, run_cycle
+    from job_run_aggregator.pipeline.update_origin import UpdateOriginOptions
+    from job_run_aggregator.warehouse.base import open_warehouse
+
+    missing = tmp_path / "no-such-remote.git"
+    by_hand = origin_checkout(tmp_path / "hand", "2022")
+    result = run(sample_warehouse, "--origin-dir", str(by_hand), "--push", str(missing))
+    assert result.exit_code == 2, result.output
+    assert f"; the commit is on branch {BRANCH}: push it again with git -C {by_hand} push {missing} {BRANCH}" \
+        in result.stderr
+    assert git(by_hand, "rev-parse", "--abbrev-ref", "HEAD").strip() == BRANCH
+
+    scheduled = origin_checkout(tmp_path / "scheduled", "2022")
+    (scheduled / "notes.txt").write_text("a person's uncommitted work\n")
+    config = CycleConfig(steps=(UPDATE_ORIGIN,), update_origin_every=timedelta(days=7),
+                         origin=UpdateOriginOptions(scheduled, min_job_runs=1, push=str(missing)))
+    wh = open_warehouse(sample_warehouse)
+    try:
+        (step,) = run_cycle(None, wh, config, now=lambda: NOW).steps  # type: ignore[arg-type]
+    finally:
+        wh.close()
+    assert not step.ok and "git push failed" in step.summary
+    assert git(scheduled, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    assert git(scheduled, "branch", "--list", "--format=%(refname:short)").split() == ["main"]
+    assert last_update(scheduled) is None  # due again next cycle
+    assert (scheduled / "notes.txt").read_text() == "a person's uncommitted work\n"
+    assert git(scheduled, "status", "--porcelain").strip() == "?? notes.txt"
+
+
+def test_a_failed_commit_leaves_the_checkout_as_it_was(sample_warehouse: str, tmp_path: Path) -> None:
+    repo = origin_checkout(tmp_path, "2023")
+    git(repo, "config", "--unset", "user.name")
+    git(repo, "config", "--unset", "user.email")
+    git(repo, "config", "user.useConfigOnly", "true")  # no identity: git refuses to commit
+    committed = {p: p.read_bytes() for p in repo.glob("pkg/*/*/query_results.json")}
+    result = run(sample_warehouse, "--origin-dir", str(repo),
+                 env={"GIT_CONFIG_GLOBAL": str(tmp_path / "none"), "GIT_CONFIG_NOSYSTEM": "1", "EMAIL": None})
+    assert result.exit_code == 2, result.output
+    assert "error: git commit failed in" in result.stderr
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    assert git(repo, "branch", "--list", "--format=%(refname:short)").split() == ["main"]
+    assert git(repo, "status", "--porcelain") == ""
+    assert {p: p.read_bytes() for p in committed} == committed
+
+
+def test_json_summary_and_an_unreachable_github(sample_warehouse: str, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a free port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    repo = origin_checkout(tmp_path, "2023")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    result = run(sample_warehouse, "--origin-dir", str(repo), "--push", str(remote), "--open-pr", "--json",
+                 env={"GITHUB_TOKEN": TOKEN, "JRA_GITHUB_API_URL": f"http://127.0.0.1:{port}"})
+    assert result.exit_code == 75, result.output
+    assert f"error: GitHub API at http://127.0.0.1:{port} not reachable" in result.stderr
+    assert f"; branch {BRANCH} is pushed to {remote}: open the pull request from it by hand" in result.stderr
+    assert TOKEN not in result.output
+    assert git(remote, "rev-parse", f"refs/heads/{BRANCH}").strip() == git(repo, "rev-parse", "HEAD").strip()
+
+    again = origin_checkout(tmp_path / "again", "2022")
+    summary = run(sample_warehouse, "--origin-dir", str(again), "--json")
+    assert summary.exit_code == 0, summary.output
+    data = json.loads(summary.stdout)
+    assert data["era"] == "2022" and data["changed"] is True and data["branch"] == BRANCH
+    assert [(f["path"], f["format"], f["releases"], f["changed"]) for f in data["files"]] == [
+        ("pkg/synthetictests/allowedbackenddisruption/query_results.json", "v1", ["4.14"], True),
+        ("pkg/synthetictests/allowedalerts/query_results.json", "a1", ["4.14"], True),
+    ]
+    assert data["commit"] == git(again, "rev-parse", "HEAD").strip() and data["pr_url"] is None

@@ -31,7 +31,8 @@ from job_run_aggregator.history.percentiles import (
 )
 from job_run_aggregator.history.results_file import read_query_results, render_query_results
 
-DATA_TYPE_OPT = typer.Option("disruptions", "--data-type", help="disruptions or alerts.")
+DATA_TYPE_OPT = typer.Option(None, "--data-type", help="disruptions or alerts (default: disruptions, or the "
+                             "--format's).")
 NOW_OPT = typer.Option(None, "--now", help="End of the window, UTC (default: now).")
 
 
@@ -116,9 +117,9 @@ def analyze_cmd(
     else:
         fmt = resolve_format(file_format, LikeFile(str(current), current_rows), None)
         if fmt is not None:
-            q = query_for_format(fmt, data_type if data_type != "disruptions" else None, now=utc(now))
+            q = query_for_format(fmt, data_type, now=utc(now))
         else:
-            q = history_query(data_type, now, None, None, None, False, False, None)
+            q = history_query(data_type or "disruptions", now, None, None, None, False, False, None)
         new_rows = historical_rows(ctx_of(ctx).warehouse(read_only=True), q)
     if release:
         releases = releases_of(current_rows) if release == ["current"] else tuple(release)

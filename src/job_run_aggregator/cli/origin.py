@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def update_origin_cmd(
     min_job_runs: int = typer.Option(None, "--min-job-runs", help="Keep variants with at least this many runs "
                                      "(default 100 for disruptions, 0 for alerts)."),
     now: datetime = NOW_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout instead of the PR text."),
 ) -> None:
     """Export both query_results files in the checkout's formats, compare, and commit them on a new branch.
 
@@ -47,5 +49,8 @@ def update_origin_cmd(
     result = update_origin(ctx_of(ctx).warehouse(read_only=True), options)
     for note in result.notes:
         stderr.print(f"warning: {note}", markup=False)
-    stdout.out(f"{result.title}\n\n{result.body}")
+    if as_json:
+        stdout.out(json.dumps(result.to_json(), indent=2))
+    else:
+        stdout.out(f"{result.title}\n\n{result.body}")
     stderr.print(result.summary(), markup=False)

@@ -6,7 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from job_run_aggregator.errors import ConfigError
-from job_run_aggregator.history.formats import AUTO, DISRUPTIONS, FileFormat, format_named, format_of_rows
+from job_run_aggregator.history.formats import (
+    AUTO,
+    DISRUPTIONS,
+    FileFormat,
+    check_data_type,
+    format_named,
+    format_of_rows,
+)
 from job_run_aggregator.history.percentiles import HistoryQuery, query_for_format
 from job_run_aggregator.jobs.variants import release_key
 
@@ -35,11 +42,8 @@ def resolve_format(format_name: str | None, like: LikeFile | None, data_type: st
         file_format = format_of_rows(like.rows, like.path)
     else:
         file_format = format_named(format_name)
-    if data_type is not None and data_type != file_format.data_type:
-        raise ConfigError(
-            f"--format {file_format.name} holds {file_format.data_type}, not {data_type}; "
-            f"pass --data-type {file_format.data_type} or a format of {data_type}"
-        )
+    if data_type is not None:
+        check_data_type(file_format, data_type)
     return file_format
 
 

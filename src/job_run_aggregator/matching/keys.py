@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, variant_for
+from job_run_aggregator.model import VARIANT_COLUMNS
 
 BACKEND = "backend"
 ALERT = "alert"
 # The six JobType fields in origin's order: Go's struct field names, which are also the query_results columns.
-JOB_TYPE_FIELDS: tuple[str, ...] = ("Release", "FromRelease", "Platform", "Architecture", "Network", "Topology")
+JOB_TYPE_FIELDS: tuple[str, ...] = VARIANT_COLUMNS  # origin's JobType fields are the files' variant columns
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ lookup per candidate that has data; the `tried` record of a match is rebuilt on 
 
 from __future__ import annotations
 
-import json
-import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from job_run_aggregator.errors import InputError
+from job_run_aggregator.history.results_file import name_column, percentile_value, read_query_results
 from job_run_aggregator.matching.golang import go_job_type, go_quote, render_key, render_key_parts
 from job_run_aggregator.matching.guessers import MICRO, MINOR, PREVIOUS, SDN, SINGLE, Guesser, arch, combine
 from job_run_aggregator.matching.keys import ALERT, BACKEND, JOB_TYPE_FIELDS, DataKey, JobType, job_type_for
@@ -247,32 +247,33 @@ class HistoricalData:
 def load_historical(data: bytes, path: str, kind: str | None = None) -> HistoricalData:
     """Parse any query_results.json format (backend or alert rows; old or current columns) into an index.
 
+    The file is read by the one query_results parser (`history.results_file.read_query_results`), so the matcher
+    accepts exactly what export and compare accept: Go's json.Unmarshal rules for origin's structs (JobRuns a JSON
+    integer, so `"JobRuns": "123"` is refused as Go refuses it; the name and variant columns strings).
+
     Args:
         kind: BACKEND or ALERT when the caller knows what the file must hold; None accepts either.
 
     Raises:
-        InputError: not JSON, not an array of row objects, a row without a name or with a bad value, or rows
-            of the other kind than `kind`.
+        InputError: not a query_results.json (see read_query_results), an empty name, or rows of the other kind
+            than `kind`.
     """
-    try:
-        document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"not valid JSON ({error}); expected a query_results.json array", path) from None
-    if not isinstance(document, list):
-        raise InputError(f"expected a JSON array of rows, found {type(document).__name__}", path)
+    return historical_data(read_query_results(data, path), path, kind)
+
+
+def historical_data(parsed: Sequence[Mapping[str, object]], path: str, kind: str | None = None) -> HistoricalData:
+    """Index rows as `read_query_results` returns them or `history.percentiles.historical_rows` computes them
+    (no bytes in between); `path` labels the data in messages.
+
+    Raises:
+        InputError: an empty name, or rows of the other kind than `kind`.
+    """
     file_kind: str | None = None
     rows: dict[DataKey, HistoricalRow] = {}
     has_scope = False
-    for index, item in enumerate(document):
-        if not isinstance(item, dict):
-            raise InputError(f"row {index}: expected an object, found {type(item).__name__}", path)
-        name_field = next((f for f in _NAME_FIELDS if f in item), None)
-        if name_field is None:
-            raise InputError(f"row {index}: no BackendName, AlertName or Name", path)
-        row_kind = _NAME_FIELDS[name_field]
-        file_kind = file_kind or row_kind
-        if row_kind != file_kind:
-            raise InputError(f"row {index}: {name_field} in a file of {file_kind} rows", path)
+    for index, item in enumerate(parsed):
+        name_field = name_column(item)
+        file_kind = _NAME_FIELDS[name_field]  # one kind per file: the parser refuses mixed name columns
         has_scope = has_scope or "AlertNamespace" in item or "AlertLevel" in item
         row = _row(item, index, name_field, path)
         # MasterNodesUpdated is not part of the key: origin's DataKey is BackendName + the six JobType fields, and
@@ -287,7 +288,7 @@ def load_historical(data: bytes, path: str, kind: str | None = None) -> Historic
     return HistoricalData(kind_found, path, rows, has_scope and kind_found == ALERT)
 
 
-def _row(item: dict[str, object], index: int, name_field: str, path: str) -> HistoricalRow:
+def _row(item: Mapping[str, object], index: int, name_field: str, path: str) -> HistoricalRow:
     def text(field: str) -> str:
         value = item.get(field)
         if value is None:
@@ -303,43 +304,16 @@ def _row(item: dict[str, object], index: int, name_field: str, path: str) -> His
     key = DataKey(name, job_type, text("AlertNamespace"), text("AlertLevel"))
     return HistoricalRow(
         key=key,
-        p95=_seconds(item, "P95", index, path, required=True) or 0.0,
-        p99=_seconds(item, "P99", index, path, required=True) or 0.0,
-        job_runs=_job_runs(item.get("JobRuns"), index, path),
-        p50=_seconds(item, "P50", index, path, required=False),
-        p75=_seconds(item, "P75", index, path, required=False),
+        p95=_seconds(item["P95"]),
+        p99=_seconds(item["P99"]),
+        job_runs=int(item["JobRuns"]),  # type: ignore[call-overload]  # an integer: checked by the parser
+        p50=_seconds(item["P50"]) if "P50" in item else None,
+        p75=_seconds(item["P75"]) if "P75" in item else None,
         master_nodes_updated=text("MasterNodesUpdated"),
     )
 
 
-def _seconds(item: dict[str, object], field: str, index: int, path: str, required: bool) -> float | None:
-    if field not in item:
-        if required:
-            raise InputError(f"row {index}: {field} missing", path)
-        return None
-    value = item[field]
-    if value is None:
-        return 0.0  # the export writes a NULL percentile as "0.0"
-    problem = f"row {index}: {field} is {value!r}, expected a number of seconds"
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InputError(problem, path)
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise InputError(problem, path) from None
-    if not math.isfinite(seconds):
-        raise InputError(f"row {index}: {field} is {value!r}, expected a finite number of seconds", path)
-    # origin parses fmt.Sprintf("%.3fs", p) into a time.Duration: correctly rounded to the millisecond.
-    return float(f"{seconds:.3f}")
-
-
-def _job_runs(value: object, index: int, path: str) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    raise InputError(f"row {index}: JobRuns is {value!r}, expected a whole number", path)
+def _seconds(value: object) -> float:
+    # origin parses fmt.Sprintf("%.3fs", p) into a time.Duration: correctly rounded to the millisecond. A null
+    # percentile is 0 (the export writes it as "0.0").
+    return float(f"{percentile_value(value):.3f}")

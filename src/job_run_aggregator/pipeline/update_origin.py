@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.errors import ConfigError, InputError, JraError
 from job_run_aggregator.history.compare import (
     DEFAULT_LEEWAY_PERCENT,
     compare_releases,
@@ -117,6 +117,24 @@ class UpdateOriginResult:
     def changed(self) -> bool:
         return any(f.changed for f in self.files)
 
+    def to_json(self) -> dict[str, object]:
+        """The `update-origin --json` object: what each file became and where the commit went."""
+        return {
+            "era": self.era,
+            "changed": self.changed,
+            "files": [
+                {"path": f.origin.path, "format": f.origin.file_format.name, "releases": list(f.releases),
+                 "changed": f.changed, "rows": f.rows, "needs_review": f.needs_review,
+                 "kept_because": f.kept_because or None}
+                for f in self.files
+            ],
+            "branch": self.branch,
+            "commit": self.commit,
+            "pushed_to": self.pushed_to,
+            "pr_url": self.pr_url,
+            "title": self.title,
+        }
+
     def summary(self) -> str:
         """One line for logs: what changed and where it went."""
         if not self.changed:
@@ -148,6 +166,8 @@ def detect_layout(origin_dir: Path) -> OriginLayout:
 
 
 def _origin_file(origin_dir: Path, data_type: str, path: str) -> OriginFile:
+    if (origin_dir / path).is_symlink():
+        raise InputError("is a symbolic link; update-origin writes only regular files inside the checkout", path)
     data = (origin_dir / path).read_bytes()
     rows = read_query_results(data, path)
     file_format = format_of_rows(rows, path)
@@ -204,6 +224,10 @@ def update_origin(warehouse: Warehouse, options: UpdateOriginOptions,
         TransientError: GitHub could not be reached.
     """
     env = dict(os.environ if environ is None else environ)
+    if options.push is not None:
+        _check_name("--push", options.push)
+    if options.branch is not None:
+        _check_name("--branch", options.branch)
     if options.open_pr and not options.push:
         raise ConfigError("--open-pr needs --push REMOTE: the pull request's branch must be on GitHub first")
     token = env.get("GITHUB_TOKEN", "") if options.open_pr else ""
@@ -225,25 +249,37 @@ def update_origin(warehouse: Warehouse, options: UpdateOriginOptions,
     if not any(u.changed for u in updates):
         return UpdateOriginResult(layout.era, updates, title, body, notes=notes)
 
-    base = options.base or git.current_branch()
+    before = git.current_branch() if options.base is None else git.position()
+    base = options.base or before
     branch = options.branch or f"{BRANCH_PREFIX}{now:%Y-%m-%d}"
+    _check_name("--branch", branch)
+    git.run("check-ref-format", "--branch", branch)
     if git.run("branch", "--list", branch).strip():
         raise ConfigError(f"branch {branch} already exists in {options.origin_dir}; pass another --branch")
     git.run("switch", "--quiet", "-c", branch)
-    for u in updates:
-        if u.changed:
-            _write_atomically(options.origin_dir / u.origin.path, u.data)
-    git.run("add", "--", *paths)
-    identity: list[str] = []
-    if options.author:
-        name, _, email = options.author.partition("<")
-        identity = ["-c", f"user.name={name.strip()}", "-c", f"user.email={email.rstrip('>').strip()}"]
-    # "whitespace", not a configured "strip": strip would drop the report's "## …" headings as comment lines.
-    git.run(*identity, "commit", "--quiet", "--cleanup=whitespace", "--file", "-", stdin=f"{title}\n\n{body}")
+    try:
+        for u in updates:
+            if u.changed:
+                _write_atomically(options.origin_dir / u.origin.path, u.data)
+        git.run("add", "--", *paths)
+        identity: list[str] = []
+        if options.author:
+            name, _, email = options.author.partition("<")
+            identity = ["-c", f"user.name={name.strip()}", "-c", f"user.email={email.rstrip('>').strip()}"]
+        # "whitespace", not a configured "strip": strip would drop the report's "## …" headings as comment lines.
+        git.run(*identity, "commit", "--quiet", "--cleanup=whitespace", "--file", "-", stdin=f"{title}\n\n{body}")
+    except BaseException:
+        # Nothing half-done stays behind: the data files as committed, the branch checked out before, no new branch.
+        _abandon(git, paths, before, branch)
+        raise
     commit = git.run("rev-parse", "HEAD").strip()
     pushed_to = pr_url = None
     if options.push:
-        git.run("push", "--quiet", options.push, f"refs/heads/{branch}:refs/heads/{branch}")
+        try:
+            git.run("push", "--quiet", options.push, f"refs/heads/{branch}:refs/heads/{branch}")
+        except ConfigError as error:
+            raise ConfigError(f"{error}; the commit is on branch {branch}: push it again with "
+                              f"git -C {options.origin_dir} push {options.push} {branch}") from None
         pushed_to = options.push
     if options.open_pr and options.push:
         remotes = git.run("remote").split()
@@ -251,8 +287,12 @@ def update_origin(warehouse: Warehouse, options: UpdateOriginOptions,
         owner = options.head_owner or _github_owner(push_url)
         base_owner = options.github_repo.split("/")[0]
         head = f"{owner}:{branch}" if owner and owner != base_owner else branch
-        pr_url = open_pull_request(options.github_repo, title, body, head, base, token,
-                                   env.get("JRA_GITHUB_API_URL") or None)
+        try:
+            pr_url = open_pull_request(options.github_repo, title, body, head, base, token,
+                                       env.get("JRA_GITHUB_API_URL") or None)
+        except JraError as error:
+            raise type(error)(f"{error}; branch {branch} is pushed to {options.push}: open the pull request from "
+                              "it by hand") from None
     return UpdateOriginResult(layout.era, updates, title, body, branch, commit, pushed_to, pr_url, notes)
 
 
@@ -268,10 +308,33 @@ def scheduled_update(warehouse: Warehouse, options: UpdateOriginOptions, every: 
     git = Git(options.origin_dir, dict(os.environ if environ is None else environ))
     git.check_repository()
     before = git.current_branch()
-    result = update_origin(warehouse, replace(options, now=now, base=options.base or before), environ)
+    try:
+        result = update_origin(warehouse, replace(options, now=now, base=options.base or before), environ)
+    except BaseException:
+        # A push or pull request that failed after the commit: drop the branch, so the next period does it all
+        # again instead of finding a fresh branch and calling the update done.
+        current = git.position()
+        if current != before:
+            _abandon(git, [], before, current)
+        raise
     if result.branch:
         git.run("switch", "--quiet", before)
     return result.summary()
+
+
+def _abandon(git: Git, paths: Sequence[str], before: str, branch: str) -> None:
+    """Put the checkout back as it was: data files restored, `before` checked out, `branch` deleted."""
+    if paths:
+        git.run("reset", "--quiet", "--", *paths)
+        git.run("checkout", "--", *paths)
+    git.switch_back(before)
+    git.run("branch", "--quiet", "-D", branch)
+
+
+def _check_name(option: str, value: str) -> None:
+    """Refuse a value git would read as an option."""
+    if not value or value.startswith("-"):
+        raise ConfigError(f"{option} {value!r}: must not be empty or start with '-'")
 
 
 def last_update(origin_dir: Path, environ: Mapping[str, str] | None = None) -> datetime | None:
@@ -307,6 +370,17 @@ class Git:
         if not self.directory.is_dir():
             raise ConfigError(f"--origin-dir {self.directory}: not a folder; give an openshift/origin checkout")
         self.run("rev-parse", "--is-inside-work-tree")
+
+    def position(self) -> str:
+        """The branch checked out, or the commit of a detached HEAD."""
+        name = self.run("rev-parse", "--abbrev-ref", "HEAD").strip()
+        return self.run("rev-parse", "HEAD").strip() if name == "HEAD" else name
+
+    def switch_back(self, position: str) -> None:
+        """Check out `position` (a branch, or the commit of a detached HEAD); other files' uncommitted changes
+        come along, as git carries them."""
+        is_branch = bool(self.run("branch", "--list", position).strip())
+        self.run("switch", "--quiet", *(() if is_branch else ("--detach",)), position)
 
     def current_branch(self) -> str:
         name = self.run("rev-parse", "--abbrev-ref", "HEAD").strip()

@@ -20,8 +20,8 @@ from job_run_aggregator.artifacts.buckets.base import open_bucket
 from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare
 from job_run_aggregator.errors import InputError, JraError
 from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, VARIANT, HistoryQuery, historical_rows
-from job_run_aggregator.matching.matcher import RULES, HistoricalData, JobType, job_type_for, load_historical
-from job_run_aggregator.history.results_file import name_column, read_query_results, render_query_results
+from job_run_aggregator.matching.matcher import RULES, HistoricalData, JobType, historical_data, job_type_for
+from job_run_aggregator.history.results_file import name_column, read_query_results
 from job_run_aggregator.jobs.variants import variant_for
 from job_run_aggregator.web import pages
 from job_run_aggregator.web.queries import Cell, cell_runs, daily_percentiles, releases
@@ -272,7 +272,7 @@ def _historical(dash: Dashboard, p: Params, source: str) -> HistoricalData:
     q = HistoryQuery(DISRUPTIONS, now=end, days=p.days, min_job_runs=0)
     with dash.warehouse() as wh:
         rows = historical_rows(wh, q)
-    return load_historical(render_query_results(rows), f"warehouse disruptions {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    return historical_data(rows, f"warehouse disruptions {start:%Y-%m-%d} to {end:%Y-%m-%d}")
 
 
 def _input_file(p: Params, name: str) -> tuple[str, bytes] | None:
