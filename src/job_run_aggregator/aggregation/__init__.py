@@ -13,7 +13,9 @@ from job_run_aggregator.aggregation.checks import (
     is_single_node,
 )
 from job_run_aggregator.aggregation.passes import format_pass_table, pass_table, required_passes, required_passes_row
-from job_run_aggregator.aggregation.queries import HISTORICAL_STATS_SQL, historical_stats_from_rows, history_params, history_window
+from job_run_aggregator.aggregation.queries import (
+    HISTORICAL_STATS_SQL, historical_stats_from_rows, history_params, history_window,
+)
 from job_run_aggregator.aggregation.report import render_html, render_junit
 
 __all__ = [

@@ -116,8 +116,9 @@ def parse_run(job: JobInfo, run_id: str, objects: Mapping[str, bytes]) -> Parsed
         run.cluster, run.release_tag = pj.cluster, pj.release_tag
     else:
         # Older runs have no prowjob.json; started/finished.json say enough to place the run in time.
-        started = attempt(run_prefix + "started.json", parse_started_finished) if run_prefix + "started.json" in objects else None
-        finished = attempt(run_prefix + "finished.json", parse_started_finished) if run_prefix + "finished.json" in objects else None
+        started_path, finished_path = run_prefix + "started.json", run_prefix + "finished.json"
+        started = attempt(started_path, parse_started_finished) if started_path in objects else None
+        finished = attempt(finished_path, parse_started_finished) if finished_path in objects else None
         if problems:
             run.status = "failed"
             return run
@@ -171,8 +172,7 @@ def rows_for_run(
     out: dict[str, list[dict[str, Any]]] = {}
     kinds = tuple(kinds)
     base = _denormalised(run)
-    if JOB_RUNS in kinds:
-        if run.job.collect_test_runs:
+    if JOB_RUNS in kinds and run.job.collect_test_runs:
             out["TestRuns"] = [
                 {"Name": t.name, "JobRunName": run.run_id, "JobName": run.job.name, "Status": t.status,
                  "TestSuite": t.suite, "JobRunStartTime": run.start}

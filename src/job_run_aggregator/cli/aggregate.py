@@ -31,10 +31,12 @@ def analyze_job_runs_cmd(
 ) -> None:
     """Judge the runs of one payload against the job's own recent history; exit 1 when any check failed.
 
-    Example: job-run-aggregator analyze-job-runs --job periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade --payload-tag 4.14.0-0.ci-2026-11-27-101010 --working-dir ./out
+    Example: job-run-aggregator analyze-job-runs --job periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade
+    --payload-tag 4.14.0-0.ci-2026-11-27-101010 --working-dir ./out
     """
     c = ctx_of(ctx)
-    selector = RunSelector(payload_tag, aggregation_id, tuple(i.strip() for i in (run_ids or "").split(",") if i.strip()))
+    ids = tuple(i.strip() for i in (run_ids or "").split(",") if i.strip())
+    selector = RunSelector(payload_tag, aggregation_id, ids)
 
     def on_wait(finished: int, total: int, waited: float) -> None:
         stderr.print(f"{selector.describe()}: {finished}/{total} runs finished after {waited:.0f}s", markup=False)

@@ -8,8 +8,10 @@ from pathlib import Path
 import typer
 
 from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare, needs_review, render_markdown
-from job_run_aggregator.errors import ConfigError, InputError
-from job_run_aggregator.history.percentiles import HistoryQuery, historical_rows, export_historical_data, parse_alert_names, parse_percentiles
+from job_run_aggregator.errors import InputError
+from job_run_aggregator.history.percentiles import (
+    HistoryQuery, export_historical_data, historical_rows, parse_alert_names, parse_percentiles,
+)
 from job_run_aggregator.history.results_file import read_query_results, render_query_results
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 from job_run_aggregator.cli.upload import print_summary
@@ -47,7 +49,8 @@ def export_cmd(
 ) -> None:
     """Write query_results.json for one release, byte for byte in the format origin embeds.
 
-    Example: job-run-aggregator export-historical-data --data-type disruptions --release 4.14 --out backend_query_results.json
+    Example: job-run-aggregator export-historical-data --data-type disruptions --release 4.14
+    --out backend_query_results.json
     """
     q = history_query(data_type, now, days, min_job_runs, percentiles, partition_by_architecture,
                       split_master_nodes, alert_names)
@@ -76,7 +79,8 @@ def analyze_cmd(
 ) -> None:
     """Compare new historical data with the current file; exit 0 = no review needed, 1 = review needed.
 
-    Example: job-run-aggregator analyze-historical-data --current backend_query_results.json --data-type disruptions --output-file new.json --pr-message pr.md
+    Example: job-run-aggregator analyze-historical-data --current backend_query_results.json --data-type disruptions
+    --output-file new.json --pr-message pr.md
     """
     current_rows = read_query_results(_read(current), str(current))
     if new is not None:
@@ -123,8 +127,8 @@ def demo_cmd(
             f"  P95 {row['P95']:8.2f}s  P99 {row['P99']:8.2f}s", markup=False)
     stdout.print(f"Wrote {r.backend_file} ({r.backend_rows} rows) and {r.alerts_file} ({r.alerts_rows} rows)",
                  markup=False)
-    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} --bucket {r.directory / 'ci-artifacts'} serve",
-                 markup=False)
+    bucket = r.directory / "ci-artifacts"
+    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} --bucket {bucket} serve", markup=False)
 
 
 def _read(path: Path) -> bytes:

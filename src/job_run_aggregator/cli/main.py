@@ -24,14 +24,15 @@ stdout = Console(highlight=False, soft_wrap=True)
 class JraGroup(TyperGroup):
     """Catch JraError once, at the top: `error: <message>` on stderr, the class's exit code, no traceback."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # `ctx: Any`: typer ≥ 0.29 types it as its vendored click's Context, older releases as click's.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except JraError as exc:
             stderr.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return sorted(super().list_commands(ctx))
 
 
@@ -66,7 +67,9 @@ class Context:
 
     def bucket(self, url: str | None = None) -> Bucket:
         s = self.settings
-        return open_bucket(url or s.bucket, anonymous=s.anonymous, credentials_file=s.google_service_account_credential_file)
+        return open_bucket(
+            url or s.bucket, anonymous=s.anonymous, credentials_file=s.google_service_account_credential_file
+        )
 
     def close(self) -> None:
         if self._warehouse is not None:

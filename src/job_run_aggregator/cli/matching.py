@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 
 from job_run_aggregator.errors import ConfigError, InputError
-from job_run_aggregator.matching.matcher import ALERT, BACKEND, JobType, Match, job_type_for, load_historical
+from job_run_aggregator.matching.matcher import (
+    ALERT, BACKEND, HistoricalData, JobType, Match, job_type_for, load_historical,
+)
 from job_run_aggregator.artifacts.observe import observe_run, open_run
 from job_run_aggregator.matching.verdicts import has_failures, judge_run, render_junit
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
@@ -17,7 +19,7 @@ RULES_OPT = typer.Option("current", "--rules", help="current (default), 2023 or 
 MIN_RUNS_OPT = typer.Option(100, "--min-job-runs", help="Job runs an exact match needs (current/2023 rules).")
 
 
-def read_data(path: Path, kind: str | None = None):
+def read_data(path: Path, kind: str | None = None) -> HistoricalData:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -57,7 +59,9 @@ def match_cmd(
 ) -> None:
     """Find the historical P95/P99 a job's variant gets, with origin's fallbacks, and say which key matched.
 
-    Example: job-run-aggregator match --data backend_query_results.json --job-name periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade --backend kube-api-new-connections --json
+    Example: job-run-aggregator match --data backend_query_results.json
+    --job-name periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade --backend kube-api-new-connections
+    --json
     """
     if backend and alert:
         raise ConfigError("give --backend or --alert, not both")
@@ -76,7 +80,8 @@ def match_cmd(
         return
     from rich.table import Table
 
-    t = Table("name", "found", "P95", "P99", "runs", "matched JobType", "message", title=f"{job_type.short()} ({rules})")
+    columns = ("name", "found", "P95", "P99", "runs", "matched JobType", "message")
+    t = Table(*columns, title=f"{job_type.short()} ({rules})")
     for m in matches:
         key = m.matched_key
         t.add_row(m.requested_key.name, "yes" if m.found else "no", _num(m.p95), _num(m.p99),
@@ -119,7 +124,8 @@ def check_run_cmd(
 ) -> None:
     """Judge one run's disruption (and alerts) against historical data the way origin does; exit 1 on failure.
 
-    Example: job-run-aggregator check-run --data backend_query_results.json --alerts-data alerts_query_results.json --run ./ci-artifacts/logs/<job>/<id> --junit junit-disruption.xml
+    Example: job-run-aggregator check-run --data backend_query_results.json --alerts-data alerts_query_results.json
+    --run ./ci-artifacts/logs/<job>/<id> --junit junit-disruption.xml
     """
     s = ctx_of(ctx).settings
     backend_data = read_data(data, BACKEND)

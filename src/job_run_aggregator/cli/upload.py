@@ -115,7 +115,9 @@ def generate_sample_data(
     seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same bytes)."),
     now: datetime = typer.Option(None, "--now", help="End of the history (default: now, UTC)."),
     job_names_file: Path = typer.Option(None, "--job-names-file", help="Also write the job-name list here."),
-    payload_runs: int = typer.Option(0, "--payload-runs", help="Extra runs of one job for one payload (for analyze-job-runs)."),
+    payload_runs: int = typer.Option(
+        0, "--payload-runs", help="Extra runs of one job for one payload (for analyze-job-runs)."
+    ),
     payload_disruption_factor: float = typer.Option(1.0, "--payload-disruption-factor",
                                                     help="> 1 makes the payload's runs worse than history."),
     malformed: int = typer.Option(0, "--malformed", help="Runs that get one malformed backend-disruption file."),

@@ -9,6 +9,7 @@ read and committed in chunks of one job's runs (at most CHUNK_RUNS), each chunk'
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -174,7 +175,7 @@ def upload(
                 if job_kinds:
                     _upload_job(bucket, loader, pool, job, job_kinds, state, since, known, summary, now)
                 # progress.advance promises the job is committed (the scheduler stops there on SIGTERM).
-                loader.then(lambda name=job.name: progress.advance(name, summary))
+                loader.then(functools.partial(progress.advance, job.name, summary))
             loader.wait()
         finally:
             loader.close()
@@ -188,7 +189,10 @@ class _Loader:
     counts reach the summary, and callbacks registered after it run, only once it is committed.
     """
 
-    def __init__(self, warehouse: Warehouse, summary: RunSummary, dry_run: bool, emit) -> None:
+    def __init__(
+        self, warehouse: Warehouse, summary: RunSummary, dry_run: bool,
+        emit: Callable[[str, dict[str, Any]], None] | None,
+    ) -> None:
         self.warehouse, self.summary, self.dry_run, self.emit = warehouse, summary, dry_run, emit
         self.writer = None if dry_run else ThreadPoolExecutor(max_workers=1, thread_name_prefix="jra-load")
         self.committing: Future | None = None
@@ -199,7 +203,8 @@ class _Loader:
         self.wait()
         # Marker tables go last (see rows_for_run); dict order is insertion order, so re-order explicitly.
         markers = set(MARKER_TABLE.values())
-        ordered = {t: r for t, r in batch.items() if t not in markers} | {t: r for t, r in batch.items() if t in markers}
+        ordered = {t: r for t, r in batch.items() if t not in markers}
+        ordered |= {t: r for t, r in batch.items() if t in markers}
         if self.dry_run:
             for table, rows in ordered.items():
                 for row in rows:
@@ -208,6 +213,7 @@ class _Loader:
                 counts.rows[table] = counts.rows.get(table, 0) + len(rows)
             _add_counts(self.summary, counts)
             return
+        assert self.writer is not None  # only a dry run has no writer, and it returned above
         self.committing, self.counts = self.writer.submit(self.warehouse.load, ordered), counts
 
     def then(self, callback: Callable[[], None]) -> None:
@@ -222,6 +228,7 @@ class _Loader:
         if self.committing is None:
             return
         done, counts, self.committing, self.counts = self.committing, self.counts, None, None
+        assert counts is not None  # set together with `committing`
         for table, n in done.result().items():
             counts.rows[table] = counts.rows.get(table, 0) + n
         _add_counts(self.summary, counts)
@@ -243,7 +250,11 @@ def _add_counts(summary: RunSummary, counts: RunSummary) -> None:
         summary.rows[table] = summary.rows.get(table, 0) + n
 
 
-def _upload_job(bucket, loader, pool, job, kinds, state, since, known, summary, now) -> None:
+def _upload_job(
+    bucket: Bucket, loader: _Loader, pool: ThreadPoolExecutor, job: JobInfo, kinds: tuple[str, ...],
+    state: LoadedState, since: str | None, known: dict[str, set[tuple[str, str, str]]], summary: RunSummary,
+    now: Callable[[], datetime],
+) -> None:
     start = state.listing_start(job.name, kinds, since)
     todo: list[tuple[str, tuple[str, ...]]] = []
     try:
@@ -287,7 +298,10 @@ def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...])
     return run
 
 
-def _chunk_rows(job, chunk, parsed, known, summary, detected_at) -> dict[str, list[dict[str, Any]]]:
+def _chunk_rows(
+    job: JobInfo, chunk: list[tuple[str, tuple[str, ...]]], parsed: list[ParsedRun],
+    known: dict[str, set[tuple[str, str, str]]], summary: RunSummary, detected_at: datetime,
+) -> dict[str, list[dict[str, Any]]]:
     """The rows of one job's chunk of runs, per table; counts the runs and problems in `summary`."""
     batch: dict[str, list[dict[str, Any]]] = {}
     release_known = known.setdefault(job.release, set())
@@ -296,7 +310,7 @@ def _chunk_rows(job, chunk, parsed, known, summary, detected_at) -> dict[str, li
     for run in parsed:
         if run.status == "loaded" and run.alerts:
             release_known.update(run.alerts)
-    for (run_id, kinds), run in zip(chunk, parsed):
+    for (_run_id, kinds), run in zip(chunk, parsed, strict=True):
         for p in run.problems:
             summary.problems.append(p)
             log.warning("%s: %s", p.path, p.reason)

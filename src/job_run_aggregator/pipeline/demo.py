@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, HistoryQuery, export_historical_data, historical_rows, top_by_p99
+from job_run_aggregator.history.percentiles import (
+    ALERTS, DISRUPTIONS, HistoryQuery, export_historical_data, historical_rows, top_by_p99,
+)
 from job_run_aggregator.ingest.upload import upload
 from job_run_aggregator.model import RunSummary
 from job_run_aggregator.jobs.primer import prime_job_table

@@ -86,7 +86,8 @@ def query_string(params: Mapping[str, str | None]) -> str:
 
 
 def cell_params(cell: Cell) -> dict[str, str]:
-    return {"backend": cell.backend, "release": cell.variant[0], **dict(zip(CELL_FIELDS, cell.variant[1:]))}
+    variant = dict(zip(CELL_FIELDS, cell.variant[1:], strict=True))
+    return {"backend": cell.backend, "release": cell.variant[0], **variant}
 
 
 def nav_links(query: Mapping[str, str]) -> dict[str, str]:
@@ -191,7 +192,7 @@ def _cell_head(cell: Cell, p: Params, start: datetime, end: datetime) -> dict[st
 def _worst_cell(heat: Mapping[str, Any], backend: str) -> Cell:
     cells = [c for c in heat["cells"] if c["BackendName"] == backend]
     worst = min(cells, key=lambda c: (c["greyed"], -(c["P99"] or 0.0)))
-    return Cell(backend, tuple(worst[c] for c in VARIANT))  # type: ignore[arg-type]
+    return Cell(backend, tuple(worst[c] for c in VARIANT))
 
 
 # ---- compare and match ----------------------------------------------------------------------------------------

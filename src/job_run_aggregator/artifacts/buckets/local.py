@@ -90,9 +90,7 @@ class LocalBucket:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
                         pending.append((entry.path, f"{rel}/{entry.name}"))
-                    elif not entry.is_symlink():
-                        found.append(f"{rel}/{entry.name}")
-                    elif not entry.is_dir() and self._inside(os.path.realpath(entry.path)):
+                    elif not entry.is_symlink() or not entry.is_dir() and self._inside(os.path.realpath(entry.path)):
                         found.append(f"{rel}/{entry.name}")
         yield from sorted(found)  # the order GCS lists in
 
