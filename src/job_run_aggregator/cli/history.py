@@ -10,11 +10,12 @@ import typer
 from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare, needs_review, render_markdown
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.history.percentiles import (
-    HistoryQuery, export_historical_data, historical_rows, parse_alert_names, parse_percentiles,
+    HistoryQuery, historical_rows, parse_alert_names, parse_percentiles,
 )
 from job_run_aggregator.history.results_file import read_query_results, render_query_results
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 from job_run_aggregator.cli.upload import print_summary
+from job_run_aggregator.pipeline import steps
 
 DATA_TYPE_OPT = typer.Option("disruptions", "--data-type", help="disruptions or alerts.")
 NOW_OPT = typer.Option(None, "--now", help="End of the window, UTC (default: now).")
@@ -54,9 +55,10 @@ def export_cmd(
     """
     q = history_query(data_type, now, days, min_job_runs, percentiles, partition_by_architecture,
                       split_master_nodes, alert_names)
-    data, n = export_historical_data(ctx_of(ctx).warehouse(read_only=True), q, release)
+    result = steps.export(ctx_of(ctx).warehouse(read_only=True), q, release)
+    data, n = result.data, result.rows
     if out:
-        out.write_bytes(data)
+        steps.write_atomically(out, data)
         stderr.print(f"wrote {n} {data_type} rows for {release} to {out}", markup=False)
     else:
         stdout.out(data.decode(), end="")
@@ -91,9 +93,9 @@ def analyze_cmd(
     result = compare(current_rows, new_rows, leeway, target_release, previous_release)
     report = render_markdown(result)
     if output_file:
-        output_file.write_bytes(render_query_results(list(result.output_rows)))
+        steps.write_atomically(output_file, render_query_results(list(result.output_rows)))
     if pr_message:
-        pr_message.write_text(report)
+        steps.write_atomically(pr_message, report.encode())
     else:
         stdout.out(report)
     stderr.print(report.splitlines()[0], markup=False)

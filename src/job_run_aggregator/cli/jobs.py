@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
-from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.errors import InputError
 from job_run_aggregator.jobs.names import generate_job_names as generate
 from job_run_aggregator.jobs.primer import list_jobs, prime_job_table as prime
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, parse_releases
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
+from job_run_aggregator.pipeline import steps
 
 
 def releases_option(ctx: typer.Context, releases: str | None) -> tuple[str, ...]:
@@ -50,13 +50,10 @@ def prime_job_table(
     Example: job-run-aggregator prime-job-table --job-names-file job-names.txt --update
     """
     c = ctx_of(ctx)
-    try:
-        text = job_names_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{job_names_file}: cannot read job-name file ({exc})") from None
+    names = steps.read_job_names_file(job_names_file)
     wh = c.warehouse()
-    with wh.lock("prime-job-table", c.settings.lock_timeout) if not c.settings.dry_run else nullcontext():
-        plan = prime(wh, text, releases_option(ctx, releases), update=update, dry_run=c.settings.dry_run)
+    with steps.writer_lock(wh, "prime-job-table", c.settings.lock_timeout, c.settings.dry_run):
+        plan = prime(wh, names.text, releases_option(ctx, releases), update=update, dry_run=c.settings.dry_run)
     if c.settings.dry_run:
         for row in plan.new:
             stdout.print(json.dumps(row), markup=False)

@@ -6,8 +6,8 @@ import json
 
 import typer
 
-from job_run_aggregator.errors import SchemaDrift
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
+from job_run_aggregator.pipeline import steps
 
 
 @app.command("create-tables")
@@ -17,16 +17,12 @@ def create_tables(ctx: typer.Context) -> None:
     Example: job-run-aggregator --warehouse duckdb:///./ci_data.duckdb create-tables
     """
     c = ctx_of(ctx)
+    s = c.settings
     wh = c.warehouse()
-    if c.settings.dry_run:
-        results = wh.create_tables(dry_run=True)
-    else:
-        with wh.lock("create-tables", c.settings.lock_timeout):
-            results = wh.create_tables()
-    drift = []
+    with steps.writer_lock(wh, "create-tables", s.lock_timeout, s.dry_run):
+        results = steps.create_tables(wh, dry_run=s.dry_run)
     for r in results:
         if r.outcome == "drift":
-            drift.append(r.detail)
             stderr.print(f"{r.table}: differs from the definition: {r.detail}", markup=False)
         elif r.outcome == "exists":
             stdout.print(f"{r.table}: already exists")
@@ -34,10 +30,9 @@ def create_tables(ctx: typer.Context) -> None:
             stdout.print(f"{r.table}: {r.outcome}", markup=False)
             if c.settings.dry_run:
                 stdout.print(r.detail, markup=False)
-    if drift:
-        raise SchemaDrift(
-            f"{len(drift)} table(s) differ from the definition; nothing was dropped or altered: " + " | ".join(drift)
-        )
+    drift = steps.drift_error(results)
+    if drift is not None:
+        raise drift
 
 
 @app.command("status")

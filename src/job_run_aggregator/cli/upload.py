@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
 import typer
 
 from job_run_aggregator.durations import parse_duration_option
-from job_run_aggregator.errors import InputError
 from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, upload
 from job_run_aggregator.model import RunSummary
 from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
 from job_run_aggregator.cli.main import Context, app, ctx_of, stderr, stdout
 from job_run_aggregator.cli.progress import upload_progress
+from job_run_aggregator.pipeline import steps
 
 JOB_OPT = typer.Option(None, "--job", help="Only jobs matching this glob (repeatable).")
 SINCE_OPT = typer.Option(None, "--since", help="Only runs with a build id after this one.")
@@ -34,27 +33,21 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
     def emit(table: str, row: dict) -> None:
         stdout.out(json.dumps({"table": table, "row": row}, default=str))
 
-    lock = nullcontext() if s.dry_run else wh.lock(label, s.lock_timeout)
-    with lock, upload_progress(label) as progress:
+    with steps.writer_lock(wh, label, s.lock_timeout, s.dry_run), upload_progress(label) as progress:
         summary = upload(
             bucket, wh, kinds, job_patterns=jobs or (), since=since,
             lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
             workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=progress,
         )
     print_summary(label, summary, s.dry_run)
-    if summary.failed:
-        raise InputError(f"{summary.failed} run(s) failed to load; see the problems above (they are retried next time)")
+    error = steps.upload_error(summary)
+    if error is not None:
+        raise error
     return summary
 
 
 def print_summary(label: str, s: RunSummary, dry_run: bool = False) -> None:
-    rows = ", ".join(f"{t} {n}" for t, n in sorted(s.rows.items())) or "none"
-    verb = "would load" if dry_run else "loaded"
-    stderr.print(
-        f"{label}: jobs {s.jobs}, runs seen {s.seen}, {verb} {s.loaded}, already loaded {s.skipped}, "
-        f"unfinished {s.unfinished}, failed {s.failed}; rows {verb}: {rows}; problems {len(s.problems)}",
-        markup=False,
-    )
+    stderr.print(f"{label}: {steps.describe_upload(s, dry_run)}", markup=False)
 
 
 @app.command("upload-all")
