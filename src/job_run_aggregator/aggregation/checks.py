@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from job_run_aggregator.errors import ConfigError
+from job_run_aggregator.model import format_seconds
 from job_run_aggregator.aggregation.passes import required_passes
 
 SUITE = "BackendDisruption"
@@ -72,12 +73,6 @@ def zero_test_name(backend: str) -> str:
     return f"{backend} zero-disruption should not be worse"
 
 
-def format_seconds(seconds: float) -> str:
-    """`12s`, `2.5s`, `0.35s`: whole numbers without decimals, others to two places."""
-    if math.isnan(seconds):
-        return "NaN"
-    text = f"{seconds:.2f}".rstrip("0").rstrip(".")
-    return f"{'0' if text == '-0' else text}s"
 
 
 def format_runs(runs: Iterable[RunSeconds]) -> str:

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from job_run_aggregator.errors import ConfigError
+from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, DataKind, data_kind
 from job_run_aggregator.history.results_file import render_query_results, rows_for_release
 from job_run_aggregator.warehouse.base import Warehouse
 
-DISRUPTIONS, ALERTS = "disruptions", "alerts"
+DISRUPTIONS, ALERTS = DISRUPTION_DATA.name, ALERT_DATA.name
 # The alerts the seed's query kept (all 15 appear in origin's 2022 alerts file).
 SEED_ALERT_NAMES = (
     "KubeAPIErrorBudgetBurn", "KubeClientErrors", "KubePersistentVolumeErrors", "MCDDrainError",
@@ -44,8 +45,7 @@ class HistoryQuery:
     release: str | None = None
 
     def __post_init__(self) -> None:
-        if self.data_type not in (DISRUPTIONS, ALERTS):
-            raise ConfigError(f"--data-type {self.data_type!r}: choose disruptions or alerts")
+        data_kind(self.data_type)  # ConfigError for anything but disruptions or alerts
         bad = [p for p in self.percentiles if not (isinstance(p, int) and 1 <= p <= 99)]
         if bad or not self.percentiles:
             raise ConfigError(f"--percentiles {self.percentiles}: give integers between 1 and 99")
@@ -56,18 +56,20 @@ class HistoryQuery:
         # In UTC: aware arithmetic in a zone with daylight saving is wall-clock time, so 21 days there can be
         # 21×24 h ± 1 h. A naive `now` is UTC, as on the command line.
         end = end.replace(tzinfo=timezone.utc) if end.tzinfo is None else end.astimezone(timezone.utc)
-        days = self.days if self.days is not None else (21 if self.data_type == DISRUPTIONS else 7)
+        days = self.days if self.days is not None else self.kind.default_days
         return end - timedelta(days=days), end
 
     @property
+    def kind(self) -> DataKind:
+        return data_kind(self.data_type)
+
+    @property
     def minimum(self) -> int:
-        if self.min_job_runs is not None:
-            return self.min_job_runs
-        return 100 if self.data_type == DISRUPTIONS else 0
+        return self.min_job_runs if self.min_job_runs is not None else self.kind.default_min_job_runs
 
     @property
     def name_column(self) -> str:
-        return "BackendName" if self.data_type == DISRUPTIONS else "AlertName"
+        return self.kind.name_column
 
 
 def percentile_sql(q: HistoryQuery) -> str:
@@ -80,7 +82,7 @@ def percentile_sql(q: HistoryQuery) -> str:
     windows = ",\n    ".join(
         f"PERCENTILE_CONT(Seconds, {p / 100}) OVER (PARTITION BY {', '.join(partition)}) AS P{p}" for p in pcts
     )
-    if q.data_type == DISRUPTIONS:
+    if q.kind is DISRUPTION_DATA:
         source = """
   SELECT d.BackendName AS BackendName, d.JobRunName AS JobRunName, d.DisruptionSeconds AS Seconds,
          COALESCE(d.MasterNodesUpdated, '') AS MasterNodesUpdated, j.Release AS Release,

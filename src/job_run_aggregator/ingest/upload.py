@@ -19,7 +19,7 @@ from typing import Any
 
 from job_run_aggregator.artifacts.buckets.base import Bucket
 from job_run_aggregator.errors import InputError
-from job_run_aggregator.model import Problem, RunSummary
+from job_run_aggregator.model import Problem, RunStatus, RunSummary
 from job_run_aggregator.artifacts.runs import (
     ALERTS, KINDS, MARKER_TABLE, JobInfo, ParsedRun, parse_run, problem_rows, rows_for_run, wanted_object,
 )
@@ -308,16 +308,16 @@ def _chunk_rows(
     # Alerts first seen in this chunk count as known for all of its runs, so the result does not depend on
     # the order runs were read in.
     for run in parsed:
-        if run.status == "loaded" and run.alerts:
+        if run.status is RunStatus.LOADED and run.alerts:
             release_known.update(run.alerts)
     for (_run_id, kinds), run in zip(chunk, parsed, strict=True):
         for p in run.problems:
             summary.problems.append(p)
             log.warning("%s: %s", p.path, p.reason)
-        if run.status == "unfinished":
+        if run.status is RunStatus.UNFINISHED:
             summary.unfinished += 1
             continue
-        if run.status == "failed":
+        if run.status is RunStatus.FAILED:
             summary.failed += 1
             # Recorded so `status` shows it; the run itself stays unloaded and is retried next time.
             batch.setdefault("LoadProblems", []).extend(problem_rows(run, kinds, detected_at))

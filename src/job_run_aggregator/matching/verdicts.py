@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from job_run_aggregator.artifacts.parse.alerts import AlertKey
+from job_run_aggregator.model import format_seconds
 from job_run_aggregator.matching.matcher import (
     ALERT, BACKEND, DEFAULT_BACKEND_SECONDS, HistoricalData, JobType, Match, preset_for,
 )
@@ -215,7 +216,7 @@ def has_failures(verdicts: Iterable[Verdict]) -> bool:
 
 
 def _seconds(value: float) -> str:
-    return f"{int(value)}s" if value == int(value) else f"{value:.3f}".rstrip("0") + "s"
+    return format_seconds(value, places=3)
 
 
 def _source(match: Match) -> str:

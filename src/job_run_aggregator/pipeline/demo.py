@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from job_run_aggregator.history.percentiles import (
-    ALERTS, DISRUPTIONS, HistoryQuery, historical_rows, top_by_p99,
+    HistoryQuery, historical_rows, top_by_p99,
 )
 from job_run_aggregator.ingest.upload import upload
-from job_run_aggregator.model import RunSummary
+from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, RunSummary
 from job_run_aggregator.jobs.primer import prime_job_table
 from job_run_aggregator.pipeline import steps
 from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
@@ -53,14 +53,14 @@ def run_demo(directory: Path, jobs: int = 12, days: int = 21, seed: int = 1, min
             steps.create_tables(wh)
             prime_job_table(wh, steps.read_job_names_file(names_file).text)
             summary = upload(LocalBucket(bucket_dir), wh, workers=workers, now=lambda: now)
-        backend_q = HistoryQuery(DISRUPTIONS, now=now, min_job_runs=min_job_runs)
-        alerts_q = HistoryQuery(ALERTS, now=now, min_job_runs=min_job_runs)
+        backend_q = HistoryQuery(DISRUPTION_DATA.name, now=now, min_job_runs=min_job_runs)
+        alerts_q = HistoryQuery(ALERT_DATA.name, now=now, min_job_runs=min_job_runs)
         backend = steps.export(wh, backend_q, DEMO_RELEASE)
         alerts = steps.export(wh, alerts_q, DEMO_RELEASE)
         top = [dict(r) for r in top_by_p99(historical_rows(wh, backend_q), 5)]
     finally:
         wh.close()
-    backend_file, alerts_file = directory / "backend_query_results.json", directory / "alerts_query_results.json"
+    backend_file, alerts_file = directory / DISRUPTION_DATA.export_file, directory / ALERT_DATA.export_file
     steps.write_atomically(backend_file, backend.data)
     steps.write_atomically(alerts_file, alerts.data)
     return DemoResult(directory, str(directory / "ci_data.duckdb"), sample.runs, summary, backend_file,

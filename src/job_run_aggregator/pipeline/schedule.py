@@ -20,11 +20,11 @@ from pathlib import Path
 from job_run_aggregator.artifacts.buckets.base import Bucket
 from job_run_aggregator.artifacts.runs import KINDS
 from job_run_aggregator.errors import ConfigError, InputError, JraError
-from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, HistoryQuery
+from job_run_aggregator.history.percentiles import HistoryQuery
 from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, Progress, upload
 from job_run_aggregator.jobs.primer import prime_job_table
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES
-from job_run_aggregator.model import RunSummary
+from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, RunSummary
 from job_run_aggregator.pipeline.steps import (
     create_tables,
     describe_upload,
@@ -49,9 +49,9 @@ log = logging.getLogger("job_run_aggregator.pipeline.schedule")
 JOB_TABLE_UPDATER, UPLOAD_ALL = "job-table-updater", "upload-all"
 EXPORT_DISRUPTIONS, EXPORT_ALERTS = "export-disruptions", "export-alerts"
 STEPS: tuple[str, ...] = (JOB_TABLE_UPDATER, UPLOAD_ALL, EXPORT_DISRUPTIONS, EXPORT_ALERTS)
+_EXPORT_KINDS = {EXPORT_DISRUPTIONS: DISRUPTION_DATA, EXPORT_ALERTS: ALERT_DATA}
 # The names origin embeds the files under (pkg/monitortestlibrary/allowedbackenddisruption, allowedalerts).
-EXPORT_FILES = {EXPORT_DISRUPTIONS: "backend_query_results.json", EXPORT_ALERTS: "alerts_query_results.json"}
-_EXPORT_TYPES = {EXPORT_DISRUPTIONS: DISRUPTIONS, EXPORT_ALERTS: ALERTS}
+EXPORT_FILES = {step: kind.export_file for step, kind in _EXPORT_KINDS.items()}
 DEFAULT_EVERY = timedelta(hours=4)
 
 ProgressFactory = Callable[[], AbstractContextManager[Progress]]
@@ -257,7 +257,7 @@ def _upload_step(bucket: Bucket, warehouse: Warehouse, config: CycleConfig, stop
 def export_step(warehouse: Warehouse, config: CycleConfig, step: str, now: datetime) -> StepResult:
     """Write one query_results file for the release into the export folder (atomically: never half a file)."""
     assert config.export_dir is not None
-    q = HistoryQuery(_EXPORT_TYPES[step], now=now, min_job_runs=config.min_job_runs)
+    q = HistoryQuery(_EXPORT_KINDS[step].name, now=now, min_job_runs=config.min_job_runs)
     result = export(warehouse, q, config.release)
     target = config.export_dir / EXPORT_FILES[step]
     if config.dry_run:

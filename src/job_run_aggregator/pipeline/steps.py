@@ -17,8 +17,8 @@ from pathlib import Path
 from job_run_aggregator.errors import ConfigError, InputError, SchemaDrift
 from job_run_aggregator.history.percentiles import HistoryQuery, export_historical_data
 from job_run_aggregator.jobs.names import generate_job_names
-from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, release_key
-from job_run_aggregator.model import Problem, RunSummary
+from job_run_aggregator.jobs.variants import DEFAULT_RELEASES
+from job_run_aggregator.model import Problem, Release, RunSummary
 from job_run_aggregator.warehouse.base import TableStatus, Warehouse
 
 
@@ -116,10 +116,10 @@ class Export:
 def newest_release(warehouse: Warehouse) -> str:
     """The highest release in Jobs (what the exports default to)."""
     releases = [r["Release"] for r in warehouse.query("SELECT DISTINCT Release FROM Jobs")]
-    known = [r for r in releases if r and r.count(".") == 1 and all(p.isdigit() for p in r.split("."))]
+    known = [(parsed, r) for r in releases if r and (parsed := Release.parse(r))]
     if not known:
         raise ConfigError("no release to export: Jobs has no rows with a release; prime it or give --release")
-    return max(known, key=release_key)
+    return max(known)[1]  # the text as stored: the export selects rows by it
 
 
 def export(warehouse: Warehouse, query: HistoryQuery, release: str | None = None) -> Export:

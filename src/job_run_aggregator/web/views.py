@@ -23,6 +23,7 @@ from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, VARIANT,
 from job_run_aggregator.matching.matcher import RULES, HistoricalData, JobType, job_type_for, load_historical
 from job_run_aggregator.history.results_file import name_column, read_query_results, render_query_results
 from job_run_aggregator.jobs.variants import variant_for
+from job_run_aggregator.model import release_order
 from job_run_aggregator.web import pages
 from job_run_aggregator.web.queries import Cell, cell_runs, daily_percentiles, releases
 
@@ -354,9 +355,8 @@ def _number(values: Mapping[str, str], name: str, default: float) -> float:
         raise InputError(f"{name}={text!r} is not a number") from None
 
 
-def _release_order(release: str) -> tuple[int, ...]:
-    parts = release.split(".")
-    return tuple(int(x) for x in parts) if all(x.isdigit() for x in parts) else (-1,)
+def _release_order(release: str) -> tuple[int, int, int, str]:
+    return release_order(release)
 
 
 def _no_data(release: str | None, start: datetime, end: datetime, known: list[str]) -> str:
