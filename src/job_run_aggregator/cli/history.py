@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import typer
 
+from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
+from job_run_aggregator.cli.options import (
+    DATA_TYPE, JSON, MIN_JOB_RUNS_EXPORT, NOW, OUTPUT_DIR_HELP, OUTPUT_FILE_HELP, print_json, read_input, utc,
+)
+from job_run_aggregator.cli.upload import print_summary, summary_json
+from job_run_aggregator.errors import ConfigError
 from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare, needs_review, render_markdown
-from job_run_aggregator.errors import InputError
 from job_run_aggregator.history.percentiles import (
     HistoryQuery, historical_rows, parse_alert_names, parse_percentiles,
 )
 from job_run_aggregator.history.results_file import read_query_results, render_query_results
-from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
-from job_run_aggregator.cli.upload import print_summary
 from job_run_aggregator.pipeline import steps
 
-DATA_TYPE_OPT = typer.Option("disruptions", "--data-type", help="disruptions or alerts.")
-NOW_OPT = typer.Option(None, "--now", help="End of the window, UTC (default: now).")
+DATA_TYPE_OPT = DATA_TYPE
+NOW_OPT = NOW
 
 
 def history_query(data_type: str, now: datetime | None, days: int | None, min_job_runs: int | None,
@@ -34,59 +38,78 @@ def history_query(data_type: str, now: datetime | None, days: int | None, min_jo
 @app.command("export-historical-data")
 def export_cmd(
     ctx: typer.Context,
-    release: str = typer.Option(..., "--release", help="Target release, e.g. 4.14 (only its rows are written)."),
+    target_release: str = typer.Option(
+        ..., "--target-release", help="The release the file is for, e.g. 4.14 (only its rows are written)."
+    ),
     data_type: str = DATA_TYPE_OPT,
-    out: Path = typer.Option(None, "--out", help="File to write (default: stdout)."),
-    now: datetime = NOW_OPT,
-    days: int = typer.Option(None, "--days", help="Window length (default 21 for disruptions, 7 for alerts)."),
-    min_job_runs: int = typer.Option(None, "--min-job-runs", help="Keep variants with at least this many runs "
-                                     "(default 100 for disruptions, 0 for alerts)."),
-    percentiles: str = typer.Option(None, "--percentiles", help="e.g. 50,75,95,99 (default 95,99)."),
+    output_file: Path | None = typer.Option(None, "--output-file", help=f"{OUTPUT_FILE_HELP} (default: stdout)."),
+    now: datetime | None = NOW_OPT,
+    days: int | None = typer.Option(None, "--days", help="Window length (default 21 for disruptions, 7 for alerts)."),
+    min_job_runs: int | None = MIN_JOB_RUNS_EXPORT,
+    percentiles: str | None = typer.Option(None, "--percentiles", help="e.g. 50,75,95,99 (default 95,99)."),
     partition_by_architecture: bool = typer.Option(False, "--partition-by-architecture",
                                                    help="Corrected variant: percentiles per architecture too."),
     split_master_nodes: bool = typer.Option(False, "--split-master-nodes-updated",
                                             help="One row per MasterNodesUpdated value, as origin's newer files."),
-    alert_names: str = typer.Option(None, "--alert-names", help="Comma list, or 'seed' for the seed's 15 alerts."),
+    alert_names: str | None = typer.Option(
+        None, "--alert-names", help="Comma list, or 'seed' for the seed's 15 alerts."
+    ),
+    as_json: bool = JSON,
 ) -> None:
     """Write query_results.json for one release, byte for byte in the format origin embeds.
 
-    Example: job-run-aggregator export-historical-data --data-type disruptions --release 4.14
-    --out backend_query_results.json
+    Example: job-run-aggregator export-historical-data --data-type disruptions --target-release 4.14
+    --output-file backend_query_results.json
     """
+    if as_json and output_file is None:
+        raise ConfigError("--json needs --output-file: without it stdout carries the file itself")
     q = history_query(data_type, now, days, min_job_runs, percentiles, partition_by_architecture,
                       split_master_nodes, alert_names)
+    release = target_release
     result = steps.export(ctx_of(ctx).warehouse(read_only=True), q, release)
     data, n = result.data, result.rows
-    if out:
-        steps.write_atomically(out, data)
-        stderr.print(f"wrote {n} {data_type} rows for {release} to {out}", markup=False)
+    if output_file:
+        steps.write_atomically(output_file, data)
+        stderr.print(f"wrote {n} {data_type} rows for {release} to {output_file}", markup=False)
     else:
         stdout.out(data.decode(), end="")
     if n == 0:
         stderr.print(f"warning: no {data_type} rows for release {release} in the window", markup=False)
+    if as_json:
+        print_json({"data_type": data_type, "target_release": release, "rows": n, "output_file": str(output_file)})
 
 
 @app.command("analyze-historical-data")
 def analyze_cmd(
     ctx: typer.Context,
     current: Path = typer.Option(..., "--current", help="The query_results.json in use now."),
-    new: Path = typer.Option(None, "--new", help="The new query_results.json (default: computed from the warehouse)."),
+    new: Path | None = typer.Option(
+        None, "--new", help="The new query_results.json (default: computed from the warehouse)."
+    ),
     data_type: str = DATA_TYPE_OPT,
     leeway: float = typer.Option(DEFAULT_LEEWAY_PERCENT, "--leeway", help="Percent a P99 may rise unreviewed."),
-    target_release: str = typer.Option(None, "--target-release"),
-    previous_release: str = typer.Option(None, "--previous-release"),
-    output_file: Path = typer.Option(None, "--output-file", help="Write the new target-release rows here."),
-    pr_message: Path = typer.Option(None, "--pr-message", help="Write the markdown report here."),
-    now: datetime = NOW_OPT,
+    target_release: str | None = typer.Option(
+        None, "--target-release", help="The release the new file is for (default: the newest in either file)."
+    ),
+    previous_release: str | None = typer.Option(
+        None, "--previous-release",
+        help="Fallback release when the target has too little data (default: the one before).",
+    ),
+    output_file: Path | None = typer.Option(
+        None, "--output-file", help=f"{OUTPUT_FILE_HELP}: the new target-release rows."
+    ),
+    pr_message: Path | None = typer.Option(None, "--pr-message", help="Write the markdown report here."),
+    now: datetime | None = NOW_OPT,
+    as_json: bool = JSON,
 ) -> None:
     """Compare new historical data with the current file; exit 0 = no review needed, 1 = review needed.
 
     Example: job-run-aggregator analyze-historical-data --current backend_query_results.json --data-type disruptions
     --output-file new.json --pr-message pr.md
     """
-    current_rows = read_query_results(_read(current), str(current))
+    current_rows = read_query_results(read_input(current), str(current))
     if new is not None:
-        new_rows = read_query_results(_read(new), str(new))
+        new_rows = read_query_results(read_input(new), str(new))
     else:
         q = history_query(data_type, now, None, None, None, False, False, None)
         new_rows = historical_rows(ctx_of(ctx).warehouse(read_only=True), q)
@@ -96,29 +119,42 @@ def analyze_cmd(
         steps.write_atomically(output_file, render_query_results(list(result.output_rows)))
     if pr_message:
         steps.write_atomically(pr_message, report.encode())
-    else:
+    elif not as_json:
         stdout.out(report)
     stderr.print(report.splitlines()[0], markup=False)
-    if needs_review(result):
+    review = needs_review(result)
+    if as_json:
+        print_json({
+            "needs_review": review, "target_release": result.target_release,
+            "previous_release": result.previous_release, "output_file": str(output_file) if output_file else None,
+            "pr_message": str(pr_message) if pr_message else None, "report": report,
+        })
+    if review:
         raise typer.Exit(1)
 
 
 @app.command("demo")
 def demo_cmd(
     ctx: typer.Context,
-    directory: Path = typer.Option(Path("./demo"), "--dir", help="Where to put the bucket, warehouse and files."),
+    directory: Path = typer.Option(
+        Path("./demo"), "--output-dir", help=f"{OUTPUT_DIR_HELP}: the bucket, warehouse and files."
+    ),
     jobs: int = typer.Option(12, "--jobs", help="Number of sample jobs (bigger: more data)."),
     days: int = typer.Option(21, "--days", help="Days of sample history."),
-    seed: int = typer.Option(1, "--seed"),
+    seed: int = typer.Option(1, "--seed", help="Random seed of the sample (same seed, same bucket)."),
+    as_json: bool = JSON,
 ) -> None:
     """Generate sample data, create tables, prime jobs, upload, export both query_results files, summarise.
 
-    Example: job-run-aggregator demo --dir ./demo --jobs 24
+    Example: job-run-aggregator demo --output-dir ./demo --jobs 24
     """
     from job_run_aggregator.pipeline.demo import DEMO_RELEASE, run_demo
 
     r = run_demo(directory, jobs=jobs, days=days, seed=seed, workers=ctx_of(ctx).settings.workers)
     print_summary("upload-all", r.upload)
+    if as_json:
+        print_json({**{k: v for k, v in asdict(r).items() if k != "upload"}, "upload": summary_json(r.upload)})
+        return
     stdout.print(f"Sample bucket: {r.directory / 'ci-artifacts'} ({r.runs_written} runs)", markup=False)
     stdout.print(f"Warehouse: duckdb:///{r.warehouse}", markup=False)
     stdout.print(f"Top backends by P99 ({DEMO_RELEASE} and older, last 21 days):", markup=False)
@@ -132,15 +168,3 @@ def demo_cmd(
     bucket = r.directory / "ci-artifacts"
     stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} --bucket {bucket} serve", markup=False)
 
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", path=str(path)) from None
-
-
-def utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

@@ -274,12 +274,13 @@ def next_start(started: float, every: float, now: float) -> float:
 
 def run_schedule(open_objects: Opener, config: CycleConfig, every: timedelta = DEFAULT_EVERY, once: bool = False,
                  stop: StopFlag | None = None, progress: ProgressFactory | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> int:
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 on_cycle: Callable[[CycleResult], None] | None = None) -> int:
     """Run cycles every `every` until stopped (or one with `once`); return the exit code.
 
     `open_objects` is called each cycle and what it opens is closed after it, so between cycles nothing holds
     the warehouse (a DuckDB file stays free for manual runs and `serve`). Exit code: with `once`, the first
-    failed step's; otherwise 0 after a requested stop.
+    failed step's; otherwise 0 after a requested stop. `on_cycle` sees each cycle's result (`--json`).
     """
     if every.total_seconds() <= 0:
         raise ConfigError(f"schedule period {every} is not positive; give e.g. --every 4h")
@@ -288,6 +289,8 @@ def run_schedule(open_objects: Opener, config: CycleConfig, every: timedelta = D
     while True:
         started = time.monotonic()
         result = _one_cycle(open_objects, config, stop, progress, now)
+        if on_cycle is not None:
+            on_cycle(result)
         if result.stopped:
             done = ", ".join(s.step for s in result.steps) or "no step"
             log.info("schedule: stopped cleanly on %s after %s; the next run resumes from there", stop.reason, done)
