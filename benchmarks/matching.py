@@ -102,10 +102,12 @@ def matching_table(log=print) -> Table:
         for rules in RULES:
             log(f"[matching] {name} {rules} …")
             fresh = load_historical(rows_data, str(path), kind)
-            cold_rate = _first_pass_rate(lambda n, jt, ns, lv: fresh.best_match(n, jt, rules, 100, ns, lv), work)
-            ours_rate, matches = _rate(lambda n, jt, ns, lv: data.best_match(n, jt, rules, 100, ns, lv), work)
-            linear_rate, answers = _rate(lambda n, jt, ns, lv: linear_best_match(rows, kind, n, jt, rules, 100, ns, lv),
-                                         sample)
+            cold_rate = _first_pass_rate(lambda n, jt, ns, lv, r=rules, d=fresh: d.best_match(n, jt, r, 100, ns, lv),
+                                         work)
+            ours_rate, matches = _rate(lambda n, jt, ns, lv, r=rules, d=data: d.best_match(n, jt, r, 100, ns, lv), work)
+            linear_rate, answers = _rate(
+                lambda n, jt, ns, lv, r=rules, k=kind, rs=rows: linear_best_match(rs, k, n, jt, r, 100, ns, lv), sample
+            )
             by_item = dict(zip(map(repr, work), matches))
             for item, answer in zip(sample, answers):
                 m = by_item[repr(item)]

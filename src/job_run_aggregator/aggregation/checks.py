@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from job_run_aggregator.model import format_seconds
 from job_run_aggregator.aggregation.passes import required_passes
 from job_run_aggregator.aggregation.rules import RuleSet, percentile_requirement, rules_for
 from job_run_aggregator.errors import ConfigError
@@ -73,12 +74,6 @@ def zero_test_name(backend: str) -> str:
     return f"{backend} zero-disruption should not be worse"
 
 
-def format_seconds(seconds: float) -> str:
-    """`12s`, `2.5s`, `0.35s`: whole numbers without decimals, others to two places."""
-    if math.isnan(seconds):
-        return "NaN"
-    text = f"{seconds:.2f}".rstrip("0").rstrip(".")
-    return f"{'0' if text == '-0' else text}s"
 
 
 def format_runs(runs: Iterable[RunSeconds]) -> str:

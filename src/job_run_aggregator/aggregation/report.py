@@ -207,7 +207,7 @@ def _chart(values: Sequence[RunSeconds], checks: Sequence[CheckResult]) -> str:
         mean = sum(kept) / len(kept)  # what the mean check compares, drawn solid
         lines.append(("runs-mean", mean, f"runs' mean {format_seconds(mean)}", ""))
     label_ys = _spread([y(threshold) + 3 for _, threshold, _, _ in lines], gap=11, low=top + plot_h + 3)
-    for (kind, threshold, label, status), label_y in zip(lines, label_ys):
+    for (kind, threshold, label, status), label_y in zip(lines, label_ys, strict=True):
         colour = "#cf222e" if status == FAILED else _LINE_COLOURS.get(kind, "#57606a")
         faint = ' stroke-opacity="0.35"' if status == SKIPPED else ""
         dashes = "" if kind == "runs-mean" else ' stroke-dasharray="5 3"'

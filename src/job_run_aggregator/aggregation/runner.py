@@ -87,7 +87,9 @@ class Analysis:
         return any(r.status == FAILED for r in (*self.results, *self.test_results))
 
 
-def find_runs(bucket: Bucket, job_prefix: str, selector: RunSelector, search_recent: int, workers: int) -> list[RunObservation]:
+def find_runs(
+    bucket: Bucket, job_prefix: str, selector: RunSelector, search_recent: int, workers: int
+) -> list[RunObservation]:
     """The runs of the payload (prowjob.json only), searched among the newest `search_recent` run folders."""
     if selector.run_ids:
         ids = sorted(set(selector.run_ids))

@@ -15,12 +15,12 @@ report shows how the variants moved instead of every key as added and missing.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.model import Release, format_seconds, release_order
 from job_run_aggregator.history.results_file import (
     ALERT_SCOPE_COLUMNS,
     MASTER_NODES_UPDATED,
@@ -37,7 +37,6 @@ RELEASE_SWITCH_SHARE = 0.6
 # Sections list at most this many rows, and the whole report stays under GitHub's 65 536-character body limit.
 DEFAULT_MAX_ROWS = 50
 DEFAULT_MAX_CHARS = 60_000
-_RELEASE = re.compile(r"(\d+)\.(\d+)")
 _HEADER = (
     "| Name | Release | From | Arch | Network | Platform | Topology | Job Results "
     "| P95 | P95 % change | P99 | P99 % change |\n"
@@ -354,8 +353,7 @@ def _cell(value: object) -> str:
 
 
 def _seconds(value: float) -> str:
-    text = f"{value:.2f}"
-    return text.rstrip("0").rstrip(".")
+    return format_seconds(value, unit="")
 
 
 def _format_change(percent: float | None, previous: float | None) -> str:
@@ -434,12 +432,14 @@ def _shifted_row(row: Mapping[str, object], source: str | None, target: str) -> 
 
 
 def _shift_from_release(from_release: str, source: str, target: str) -> str:
-    source_version, target_version = _parse_release(source), _parse_release(target)
-    from_version = _parse_release(from_release)
+    source_version, target_version = Release.parse(source), Release.parse(target)
+    from_version = Release.parse(from_release)
     if from_release == source:
         return target
-    if source_version and target_version and from_version and source_version[0] == target_version[0] == from_version[0]:
-        return f"{from_version[0]}.{from_version[1] + target_version[1] - source_version[1]}"
+    if source_version and target_version and from_version and (
+        source_version.major == target_version.major == from_version.major
+    ):
+        return f"{from_version.major}.{from_version.minor + target_version.minor - source_version.minor}"
     return from_release
 
 
@@ -468,18 +468,10 @@ def _basis_release(counts: Mapping[str, int], release: str) -> str | None:
     return max(older or counts, key=_release_order)
 
 
-def _parse_release(release: str) -> tuple[int, int] | None:
-    match = _RELEASE.fullmatch(release)
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def _release_order(release: str) -> tuple[int, int, int, str]:
-    version = _parse_release(release)
-    return (1, *version, "") if version else (0, 0, 0, release)
+_release_order = release_order
 
 
 def _shift_release(release: str, steps: int) -> str:
-    version = _parse_release(release)
-    if version is None or version[1] + steps < 0:
-        return ""
-    return f"{version[0]}.{version[1] + steps}"
+    version = Release.parse(release)
+    shifted = version.shifted(steps) if version else None
+    return str(shifted) if shifted else ""

@@ -14,7 +14,7 @@ from typing import Any
 from job_run_aggregator.errors import ConfigError
 from job_run_aggregator.history.formats import ALERTS, DISRUPTIONS, FileFormat, check_data_type, shape_row
 from job_run_aggregator.history.results_file import ALERT_SCOPE_COLUMNS, render_query_results
-from job_run_aggregator.model import VARIANT_COLUMNS
+from job_run_aggregator.model import DISRUPTION_DATA, VARIANT_COLUMNS, DataKind, data_kind
 from job_run_aggregator.warehouse.base import Warehouse
 
 # The alerts the seed's query kept (all 15 appear in origin's 2022 alerts file).
@@ -47,8 +47,7 @@ class HistoryQuery:
     observed: bool = False  # add FirstObserved/LastObserved per alert scope and release (format a4)
 
     def __post_init__(self) -> None:
-        if self.data_type not in (DISRUPTIONS, ALERTS):
-            raise ConfigError(f"--data-type {self.data_type!r}: choose disruptions or alerts")
+        data_kind(self.data_type)  # ConfigError for anything but disruptions or alerts
         if (self.alert_scope or self.observed) and self.data_type != ALERTS:
             raise ConfigError("alert namespaces, levels and observation times exist for --data-type alerts only")
         if self.observed and not self.alert_scope:
@@ -63,18 +62,20 @@ class HistoryQuery:
         # In UTC: aware arithmetic in a zone with daylight saving is wall-clock time, so 21 days there can be
         # 21×24 h ± 1 h. A naive `now` is UTC, as on the command line.
         end = end.replace(tzinfo=timezone.utc) if end.tzinfo is None else end.astimezone(timezone.utc)
-        days = self.days if self.days is not None else (21 if self.data_type == DISRUPTIONS else 7)
+        days = self.days if self.days is not None else self.kind.default_days
         return end - timedelta(days=days), end
 
     @property
+    def kind(self) -> DataKind:
+        return data_kind(self.data_type)
+
+    @property
     def minimum(self) -> int:
-        if self.min_job_runs is not None:
-            return self.min_job_runs
-        return 100 if self.data_type == DISRUPTIONS else 0
+        return self.min_job_runs if self.min_job_runs is not None else self.kind.default_min_job_runs
 
     @property
     def name_column(self) -> str:
-        return "BackendName" if self.data_type == DISRUPTIONS else "AlertName"
+        return self.kind.name_column
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -110,7 +111,7 @@ def percentile_sql(q: HistoryQuery) -> str:
     windows = ",\n    ".join(
         f"PERCENTILE_CONT(Seconds, {p / 100}) OVER (PARTITION BY {', '.join(partition)}) AS P{p}" for p in pcts
     )
-    if q.data_type == DISRUPTIONS:
+    if q.kind is DISRUPTION_DATA:
         source = """
   SELECT d.BackendName AS BackendName, d.JobRunName AS JobRunName, d.DisruptionSeconds AS Seconds,
          COALESCE(d.MasterNodesUpdated, '') AS MasterNodesUpdated, j.Release AS Release,

@@ -180,16 +180,16 @@ def _chunk_rows(job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]], pars
     # Alerts first seen in this chunk count as known for all of its runs, so the result does not depend on
     # the order runs were read in.
     for run in parsed:
-        if run.status == "loaded" and run.alerts:
+        if run.status is RunStatus.LOADED and run.alerts:
             release_known.update(run.alerts)
-    for (run_id, kinds), run in zip(chunk, parsed):
+    for (_run_id, kinds), run in zip(chunk, parsed, strict=True):
         for p in run.problems:
             summary.problems.append(p)
             log.warning("%s: %s", p.path, p.reason)
-        if run.status == "unfinished":
+        if run.status is RunStatus.UNFINISHED:
             summary.unfinished += 1
             continue
-        if run.status == "failed":
+        if run.status is RunStatus.FAILED:
             summary.failed += 1
             # Recorded so `status` shows it; the run itself stays unloaded and is retried next time.
             batch.setdefault("LoadProblems", []).extend(problem_rows(run, kinds, detected_at))

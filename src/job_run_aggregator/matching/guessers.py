@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from job_run_aggregator.matching.keys import JobType
+from job_run_aggregator.model import Release
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +25,8 @@ class Guesser:
 def _major_minor(release: str) -> tuple[int, int] | None:
     # Go's getMajor/getMinor read the first two dot-separated fields ("4.12.3" is 4, 12) and panic on anything
     # else; an unparseable release makes the guess not applicable instead.
-    parts = release.split(".")
-    if len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts[:2]):
-        return None
-    return int(parts[0]), int(parts[1])
+    parsed = Release.parse(release, leading=True)
+    return (parsed.major, parsed.minor) if parsed else None
 
 
 def _micro(job_type: JobType) -> JobType | None:

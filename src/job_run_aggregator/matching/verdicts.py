@@ -11,11 +11,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from job_run_aggregator.artifacts.parse.alerts import AlertKey
 from job_run_aggregator.junit_report import JunitCase, JunitSuite, render_junit_suites
-from job_run_aggregator.matching.matcher import ALERT, BACKEND, DEFAULT_BACKEND_SECONDS, HistoricalData, JobType, Match, preset_for
+from job_run_aggregator.matching.matcher import (
+    ALERT, BACKEND, DEFAULT_BACKEND_SECONDS, HistoricalData, JobType, Match, preset_for,
+)
+from job_run_aggregator.model import format_seconds
 
 PASS, FAIL, FLAKE, SKIP = "pass", "fail", "flake", "skip"
-AlertScope = tuple[str, str, str]  # (name, namespace, level)
 
 _CONNECTION_SUFFIX = re.compile(r"^(?P<base>.+)-(?P<connection>new|reused)-connections$")
 
@@ -158,7 +161,7 @@ def judge_alert(name: str, namespace: str, level: str, observed_seconds: float, 
 
 def judge_run(
     observed_disruption: Mapping[str, float],
-    observed_alerts: Mapping[AlertScope, float] | None,
+    observed_alerts: Mapping[AlertKey, float] | None,
     job_type: JobType,
     backend_data: HistoricalData | None,
     alert_data: HistoricalData | None,
@@ -183,7 +186,8 @@ def judge_run(
 
 
 def render_junit(verdicts: Iterable[Verdict], suite_name: str) -> bytes:
-    """Render verdicts as a junit `<testsuite>`; a flake is a failing and a passing testcase of one name (origin's way)."""
+    """Render verdicts as a junit `<testsuite>`; a flake is a failing and a passing testcase of one name (origin's
+    way)."""
     cases = []
     for verdict in verdicts:
         if verdict.status in (FAIL, FLAKE):
@@ -200,7 +204,7 @@ def has_failures(verdicts: Iterable[Verdict]) -> bool:
 
 
 def _seconds(value: float) -> str:
-    return f"{int(value)}s" if value == int(value) else f"{value:.3f}".rstrip("0") + "s"
+    return format_seconds(value, places=3)
 
 
 def _source(match: Match) -> str:

@@ -6,10 +6,10 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from job_run_aggregator.errors import ConfigError, JraError, TableMissing, TransientError
 from job_run_aggregator.retry import retry_call
@@ -20,11 +20,15 @@ try:
     from google.api_core import exceptions as gexc
     from google.cloud import bigquery
 except ImportError:  # pragma: no cover - exercised only without the extra
-    bigquery = None
+    bigquery = None  # type: ignore[assignment]
+
+T = TypeVar("T")
 
 # Engine differences are data: BigQuery reports INTEGER/FLOAT under their legacy names too.
 TYPE_BACK = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN"}
-PARAM_TYPES = ((bool, "BOOL"), (int, "INT64"), (float, "FLOAT64"), (datetime, "TIMESTAMP"), (date, "DATE"), (str, "STRING"))
+PARAM_TYPES = (
+    (bool, "BOOL"), (int, "INT64"), (float, "FLOAT64"), (datetime, "TIMESTAMP"), (date, "DATE"), (str, "STRING"),
+)
 
 
 def render_schema(t: Table) -> list[Any]:
@@ -37,7 +41,8 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
         return None
     if isinstance(exc, gexc.NotFound):
         return TableMissing(f"{what}: not found ({exc.message}); run create-tables first")
-    if isinstance(exc, (gexc.TooManyRequests, gexc.ServerError, gexc.ServiceUnavailable, ConnectionError, TimeoutError)):
+    transient = (gexc.TooManyRequests, gexc.ServerError, gexc.ServiceUnavailable, ConnectionError, TimeoutError)
+    if isinstance(exc, transient):
         return TransientError(f"{what}: BigQuery unavailable ({exc})")
     if isinstance(exc, gexc.GoogleAPICallError):
         return JraError(f"{what}: BigQuery refused the request: {exc.message}")
@@ -75,8 +80,8 @@ class BigQueryWarehouse:
     def _ref(self, name: str) -> str:
         return f"{self.project}.{self.dataset}.{name}"
 
-    def _call(self, what: str, fn, *args, **kwargs):
-        def attempt():
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def attempt() -> T:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:  # translated at this one edge
@@ -90,7 +95,7 @@ class BigQueryWarehouse:
     def close(self) -> None:
         self.client.close()
 
-    def lock(self, owner: str, timeout: float = 0.0):
+    def lock(self, owner: str, timeout: float = 0.0) -> AbstractContextManager[None]:
         # No lock service in BigQuery: loads MERGE on the natural key, so two writers cannot double a row.
         return nullcontext()
 
@@ -116,12 +121,14 @@ class BigQueryWarehouse:
                 detail = json.dumps([f.to_api_repr() for f in render_schema(t)])
                 out.append(TableStatus(t.name, "would create" if dry_run else "created", detail))
                 continue
-            actual = [(f.name, TYPE_BACK.get(f.field_type, f.field_type), f.mode == "REQUIRED") for f in existing.schema]
+            actual = [
+                (f.name, TYPE_BACK.get(f.field_type, f.field_type), f.mode == "REQUIRED") for f in existing.schema
+            ]
             diff = diff_columns(t, actual)
             out.append(TableStatus(t.name, "drift", str(diff)) if diff else TableStatus(t.name, "exists"))
         return out
 
-    def _get_table(self, name: str):
+    def _get_table(self, name: str) -> Any:
         try:
             return self.client.get_table(self._ref(name))
         except Exception as exc:
@@ -179,7 +186,7 @@ class BigQueryWarehouse:
                 pass
 
     # -- queries ----------------------------------------------------------------------------------------------
-    def _job_config(self, params: Mapping[str, Any]):
+    def _job_config(self, params: Mapping[str, Any]) -> Any:
         cfg = bigquery.QueryJobConfig(
             default_dataset=f"{self.project}.{self.dataset}",
             query_parameters=[_param(k, v) for k, v in params.items()],
@@ -190,7 +197,7 @@ class BigQueryWarehouse:
         return cfg
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        def run():
+        def run() -> list[Row]:
             job = self.client.query(sql, job_config=self._job_config(params or {}))
             return [dict(r.items()) for r in job.result()]
 
@@ -219,9 +226,10 @@ def partition_window(t: Table, rows: Sequence[Row]) -> tuple[datetime, datetime]
     if t.partition not in RUN_START_PARTITIONS:
         return None
     values = [r.get(t.partition) for r in rows]
-    if not values or not all(isinstance(v, datetime) for v in values):
+    starts = [v for v in values if isinstance(v, datetime)]
+    if not values or len(starts) != len(values):
         return None  # a NULL start sits in the __NULL__ partition; keep the unpruned MERGE for such a batch
-    return min(values), max(values)
+    return min(starts), max(starts)
 
 
 def merge_sql(t: Table, target: str, staging: str, replace: bool, pruned: bool) -> str:
@@ -260,7 +268,7 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def _param(name: str, value: Any):
+def _param(name: str, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         kind = next((t for py, t in PARAM_TYPES if value and isinstance(value[0], py)), "STRING")
         return bigquery.ArrayQueryParameter(name, kind, list(value))
@@ -268,7 +276,7 @@ def _param(name: str, value: Any):
     return bigquery.ScalarQueryParameter(name, kind, value)
 
 
-def _make_client(project: str, credentials_file: str | None):
+def _make_client(project: str, credentials_file: str | None) -> Any:
     from google.api_core.client_options import ClientOptions
 
     emulator = os.environ.get("BIGQUERY_EMULATOR_HOST")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
+from contextlib import AbstractContextManager
 from typing import Any
 
 import duckdb
@@ -15,16 +16,18 @@ import duckdb
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a core dependency; the UNNEST path still works without it
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
-from job_run_aggregator.errors import LockBusy, SchemaDrift, TableMissing
+from job_run_aggregator.errors import LockBusy, TableMissing
 from job_run_aggregator.warehouse.base import Row, TableStats, TableStatus
 from job_run_aggregator.warehouse.locking import file_lock
 from job_run_aggregator.warehouse.schema import TABLES, Table, diff_columns
 from job_run_aggregator.warehouse.sql import transpile
 
 # Engine differences are data: how each schema type is spelled here, and how it reads back.
-TYPE_MAP = {"STRING": "VARCHAR", "BOOLEAN": "BOOLEAN", "INTEGER": "BIGINT", "FLOAT": "DOUBLE", "TIMESTAMP": "TIMESTAMPTZ"}
+TYPE_MAP = {
+    "STRING": "VARCHAR", "BOOLEAN": "BOOLEAN", "INTEGER": "BIGINT", "FLOAT": "DOUBLE", "TIMESTAMP": "TIMESTAMPTZ",
+}
 JSON_MIN_VALUES = 4000  # below this many values a batch is bound as lists (see _json_rows)
 TYPE_BACK = {"VARCHAR": "STRING", "BOOLEAN": "BOOLEAN", "BIGINT": "INTEGER", "DOUBLE": "FLOAT",
              "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
@@ -83,7 +86,7 @@ class DuckDBWarehouse:
             self._con = None
         self._present.clear()
 
-    def lock(self, owner: str, timeout: float = 0.0):
+    def lock(self, owner: str, timeout: float = 0.0) -> AbstractContextManager[None]:
         return file_lock(Path(self.path + ".lock"), owner, timeout)
 
     def _columns(self, name: str) -> list[tuple[str, str, bool]] | None:
@@ -133,11 +136,11 @@ class DuckDBWarehouse:
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(data)
-                return self.con.execute(self._insert_json_sql(t, verb), [name]).fetchone()[0]
+                return _first(self.con.execute(self._insert_json_sql(t, verb), [name]).fetchone())
             finally:
                 os.unlink(name)
         columns = [[r.get(c.name) for r in rows] for c in t.columns]
-        return self.con.execute(self._insert_sql(t, verb), columns).fetchone()[0]
+        return _first(self.con.execute(self._insert_sql(t, verb), columns).fetchone())
 
     def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
         from job_run_aggregator.warehouse.schema import table
@@ -182,7 +185,7 @@ class DuckDBWarehouse:
         except duckdb.CatalogException as exc:
             raise TableMissing(f"{self.path}: {exc}; run create-tables first") from None
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def stats(self) -> list[TableStats]:
         out = []
@@ -191,7 +194,7 @@ class DuckDBWarehouse:
                 out.append(TableStats(t.name, None))
                 continue
             time_expr = f'max("{t.time_column}")' if t.time_column else "NULL"
-            rows, newest = self.con.execute(f'SELECT count(*), {time_expr} FROM "{t.name}"').fetchone()
+            rows, newest = _one(self.con.execute(f'SELECT count(*), {time_expr} FROM "{t.name}"').fetchone())
             out.append(TableStats(t.name, rows, newest))
         return out
 
@@ -220,3 +223,14 @@ def _json_rows(t: Table, rows: Sequence[Row]) -> bytes | None:
         return orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC)
     except TypeError:  # a value orjson does not encode (a lone surrogate, an int beyond 64 bits, …)
         return None
+
+
+def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    # An aggregate or INSERT … RETURNING count always yields one row; None here would be a DuckDB bug.
+    if row is None:
+        raise RuntimeError("DuckDB returned no row for a statement that always returns one")
+    return row
+
+
+def _first(row: tuple[Any, ...] | None) -> Any:
+    return _one(row)[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from job_run_aggregator.errors import ConfigError
@@ -71,4 +71,4 @@ def _open_gcs(rest: str, anonymous: bool = False, credentials_file: str | None =
     return GCSBucket(rest.strip("/"), anonymous=anonymous, credentials_file=credentials_file)
 
 
-_OPENERS = {"file": _open_local, "gs": _open_gcs}
+_OPENERS: dict[str, Callable[..., Bucket]] = {"file": _open_local, "gs": _open_gcs}

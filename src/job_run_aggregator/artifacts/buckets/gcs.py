@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from job_run_aggregator.artifacts.parse.document import MAX_ARTIFACT_BYTES, render_limit
 from job_run_aggregator.errors import ConfigError, InputError, JraError, ObjectMissing, TransientError
 from job_run_aggregator.retry import retry_call
 
+T = TypeVar("T")
+
 try:
     import requests
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
-    from google.cloud import storage
+    from google.cloud import storage  # type: ignore[attr-defined]  # untyped namespace package
 except ImportError:  # pragma: no cover - exercised only without the extra
     storage = None
 
@@ -43,7 +46,8 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
 
 
 class GCSBucket:
-    def __init__(self, bucket: str, anonymous: bool = False, credentials_file: str | None = None, client=None) -> None:
+    def __init__(self, bucket: str, anonymous: bool = False, credentials_file: str | None = None,
+                 client: Any = None) -> None:
         if storage is None:
             raise ConfigError("GCS support is not installed; run: pip install 'job-run-aggregator[gcs]'")
         self.name = bucket
@@ -54,11 +58,11 @@ class GCSBucket:
         # Sizes from the last listings: an object over the cap is refused before its download starts.
         self._sizes: dict[str, int] = {}
 
-    def _call(self, what: str, fn):
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
         # The client's own retry layer is switched off at every call (retry=None): it would retry for up to
         # 120 s per call behind our backs and resume cut downloads with range requests whose checksum is never
         # verified. One layer, ours, with a known budget (retry.DEFAULT_ATTEMPTS), re-reads whole objects.
-        def attempt():
+        def attempt() -> T:
             try:
                 return fn()
             except Exception as exc:
@@ -113,7 +117,7 @@ class GCSBucket:
         return f"https://prow.ci.openshift.org/view/gs/{self.name}/{path.strip('/')}"
 
 
-def _make_client(anonymous: bool, credentials_file: str | None):
+def _make_client(anonymous: bool, credentials_file: str | None) -> Any:
     if os.environ.get("STORAGE_EMULATOR_HOST") or anonymous:
         return storage.Client.create_anonymous_client()
     if credentials_file:

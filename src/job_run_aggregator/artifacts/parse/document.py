@@ -15,7 +15,7 @@ from job_run_aggregator.errors import InputError
 try:
     import orjson
 except ImportError:  # pragma: no cover - the standard decoder below gives the same results, only slower
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 _MAX_NUMBER_DIGITS = 64  # JSON integers beyond this are nonsense in any artifact; int() would also refuse >4300
