@@ -36,7 +36,7 @@ from job_run_aggregator.ingest.state import (
     read_known_alerts,
     read_loaded_state,
 )
-from job_run_aggregator.model import Problem, RunSummary
+from job_run_aggregator.model import Problem, RunStatus, RunSummary
 from job_run_aggregator.warehouse.base import Warehouse
 
 __all__ = ["CHUNK_RUNS", "DEFAULT_LOOKBACK", "Progress", "select_jobs", "upload"]
