@@ -7,6 +7,8 @@ from job_run_aggregator.cli import (  # noqa: F401  (importing a command module 
     history,
     jobs,
     matching,
+    origin,
+    regressions,
     schedule,
     serve,
     tables,

@@ -56,7 +56,7 @@ def export_cmd(
     ctx: typer.Context,
     release: list[str] | None = typer.Option(
         None, "--target-release", help="Release to write, e.g. 4.14; repeatable: several releases in one file, as "
-        "origin's newest files (default: those of --like, else the newest in Jobs). Alias: --release."),
+        "origin's newest files (default: those of --like, else the newest in Jobs)."),
     data_type: str | None = typer.Option(None, "--data-type", help="disruptions or alerts (default: the format's, "
                                          "else disruptions)."),
     file_format: str | None = typer.Option(None, "--format", help=f"Columns of origin's era: {', '.join(FORMAT_NAMES)}"
@@ -87,7 +87,7 @@ def export_cmd(
     warehouse = ctx_of(ctx).warehouse(read_only=True)
     like_file = LikeFile(str(like), read_query_results(read_input(like), str(like))) if like else None
     wanted = tuple(release or ())
-    if not wanted and like_file is None:
+    if not wanted and like_file is None and file_format is None:
         wanted = (steps.newest_release(warehouse),)
     q, releases, fmt = export_query(
         file_format, like_file, data_type, wanted, parse_percentiles(percentiles) if percentiles else None,
@@ -118,8 +118,7 @@ def analyze_cmd(
     leeway: float = typer.Option(DEFAULT_LEEWAY_PERCENT, "--leeway", help="Percent a P99 may rise unreviewed."),
     target_release: list[str] | None = typer.Option(
         None, "--target-release", help="The release the new file is for (default: the newest in either file); "
-        "repeatable, or 'current' for the releases of --current: each compared on its own and all written. "
-        "Alias: --release."),
+        "repeatable, or 'current' for the releases of --current: each compared on its own and all written."),
     previous_release: str | None = typer.Option(
         None, "--previous-release",
         help="Fallback release when a single target has too little data (default: the one before).",
