@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from job_run_aggregator.durations import parse_duration_option
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits
 from job_run_aggregator.pipeline.schedule import STEPS, CycleConfig, StopFlag, run_schedule, stop_on_signals
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, parse_releases
 from job_run_aggregator.cli.main import Context, app, ctx_of
@@ -52,6 +52,7 @@ def schedule(
         steps=tuple(only) if only else STEPS,
         lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
         workers=workers or s.workers,
+        batch=BatchLimits(s.batch_rows, s.batch_runs),
         lock_timeout=s.lock_timeout,
         dry_run=s.dry_run,
     )

@@ -11,7 +11,7 @@ import typer
 
 from job_run_aggregator.durations import parse_duration_option
 from job_run_aggregator.errors import InputError
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, upload
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits, upload
 from job_run_aggregator.model import RunSummary
 from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
 from job_run_aggregator.cli.main import Context, app, ctx_of, stderr, stdout
@@ -40,6 +40,7 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
             bucket, wh, kinds, job_patterns=jobs or (), since=since,
             lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
             workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=progress,
+            batch=BatchLimits(s.batch_rows, s.batch_runs),
         )
     print_summary(label, summary, s.dry_run)
     if summary.failed:
