@@ -70,8 +70,14 @@ class HistoryQuery:
         return "BackendName" if self.data_type == DISRUPTIONS else "AlertName"
 
 
-def percentile_sql(q: HistoryQuery) -> str:
-    """The BigQuery-dialect SQL for `q` (parameters: @start, @end, @min_job_runs, @alert_names, @release)."""
+def percentile_sql(q: HistoryQuery, grouped: bool = False) -> str:
+    """The BigQuery-dialect SQL for `q` (parameters: @start, @end, @min_job_runs, @alert_names, @release).
+
+    `grouped`: the same rows from PERCENTILE_CONT as an aggregate, once per partition, joined to the groups —
+    for engines that have the aggregate (DuckDB's quantile_cont; `Capabilities.percentile_aggregate`). DuckDB
+    evaluates the analytic form once per row, 3-7x slower (benchmarks/percentiles.py); BigQuery has only the
+    analytic form, so its text stays the real query's.
+    """
     name = q.name_column
     extra = ("MasterNodesUpdated",) if q.split_master_nodes_updated else ()
     partition = (name, *PARTITION, *(("Architecture",) if q.partition_by_architecture else ()), *extra)
@@ -103,6 +109,24 @@ def percentile_sql(q: HistoryQuery) -> str:
   GROUP BY a.Name, a.JobRunName, j.Release, j.FromRelease, j.Platform, j.Architecture, j.Network, j.Topology"""
     if q.release:
         source = source.replace("  WHERE ", "  WHERE j.Release = @release AND ", 1)
+    if grouped:
+        aggregates = ",\n    ".join(f"PERCENTILE_CONT(Seconds, {p / 100}) AS P{p}" for p in pcts)
+        same_partition = " AND ".join(f"g.{c} = p.{c}" for c in partition)
+        return f"""WITH runs AS ({source}
+), partitions AS (
+  SELECT {', '.join(partition)},
+    {aggregates}
+  FROM runs
+  GROUP BY {', '.join(partition)}
+), groups AS (
+  SELECT {', '.join(group)}, COUNT(*) AS JobRuns
+  FROM runs
+  GROUP BY {', '.join(group)}
+  HAVING COUNT(*) >= @min_job_runs
+)
+SELECT {', '.join(f'g.{c}' for c in group)}, g.JobRuns, {', '.join(f'p.P{p}' for p in pcts)}
+FROM groups AS g JOIN partitions AS p ON {same_partition}
+ORDER BY {', '.join(f'g.{c}' for c in group)}"""
     picked = ", ".join(f"ANY_VALUE(P{p}) AS P{p}" for p in pcts)
     return f"""WITH runs AS ({source}
 ), ranked AS (
@@ -129,7 +153,8 @@ def percentile_params(q: HistoryQuery) -> dict[str, Any]:
 
 def historical_rows(warehouse: Warehouse, q: HistoryQuery) -> list[dict[str, Any]]:
     """Run the percentile query; rows carry the name column, the variant, JobRuns and P<k> floats."""
-    rows = warehouse.query(percentile_sql(q), percentile_params(q))
+    grouped = warehouse.capabilities.percentile_aggregate
+    rows = warehouse.query(percentile_sql(q, grouped), percentile_params(q))
     return [export_row(r, q) for r in rows]
 
 

@@ -13,6 +13,19 @@ Row = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an engine can do, declared as data on its class (dlt style); code outside warehouse/ reads these,
+    never the engine's name."""
+
+    # PERCENTILE_CONT usable as an aggregate (GROUP BY), not only as an analytic function.
+    percentile_aggregate: bool = False
+    # Keys are enforced with indexes, so tables with `indexed_key=False` are stored without them.
+    key_indexes: bool = False
+    # Several tables' rows commit in one transaction (else: marker tables last, MERGE keeps re-loads single).
+    multi_table_transactions: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TableStatus:
     """Outcome of create-tables for one table: "created", "exists" or "drift" (with the difference)."""
 
@@ -33,11 +46,17 @@ class Warehouse(Protocol):
 
     dialect: str
     url: str
+    capabilities: Capabilities
 
     def create_tables(self, dry_run: bool = False) -> list[TableStatus]: ...
 
     def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
-        """Insert rows of several tables atomically, skipping rows whose natural key exists; return inserted counts."""
+        """Insert rows of several tables, skipping rows already loaded; return inserted counts.
+
+        Rows of a table with `loaded_by` are skipped when their run's marker row is already loaded (give a run's
+        data rows and its marker row in one batch); other tables skip rows whose natural key exists. Atomic where
+        `capabilities.multi_table_transactions`; elsewhere marker tables go last and re-loads stay single.
+        """
         ...
 
     def replace(self, table: str, rows: Sequence[Row]) -> int:

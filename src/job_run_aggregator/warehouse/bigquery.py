@@ -13,7 +13,7 @@ from typing import Any
 
 from job_run_aggregator.errors import ConfigError, JraError, TableMissing, TransientError
 from job_run_aggregator.retry import retry_call
-from job_run_aggregator.warehouse.base import Row, TableStats, TableStatus
+from job_run_aggregator.warehouse.base import Capabilities, Row, TableStats, TableStatus
 from job_run_aggregator.warehouse.schema import TABLES, Table, diff_columns, table
 
 try:
@@ -48,6 +48,7 @@ class BigQueryWarehouse:
     """The distributed warehouse. Construct with `client=` to reach an emulator in tests."""
 
     dialect = "bigquery"
+    capabilities = Capabilities()  # PERCENTILE_CONT is analytic only; no key indexes; no multi-table transaction
 
     def __init__(
         self,
