@@ -120,16 +120,22 @@ def generate_sample_data(
     payload_disruption_factor: float = typer.Option(1.0, "--payload-disruption-factor",
                                                     help="> 1 makes the payload's runs worse than history."),
     malformed: int = typer.Option(0, "--malformed", help="Runs that get one malformed backend-disruption file."),
+    junit_cases: int = typer.Option(0, "--junit-cases", min=0, help="Extra junit test cases per run (real e2e "
+                                    "runs: 3,000-5,000; the benchmark profile uses 3000; default 0: the demo's ~20)."),
+    noise_objects: int = typer.Option(0, "--noise-objects", min=0, help="Unrelated objects per run, as real runs "
+                                      "hold thousands (pod logs, must-gather); no uploader reads them."),
 ) -> None:
     """Write a realistic prow bucket (prowjob/started/finished, disruption, alerts, cluster-data, junit).
 
     Example: job-run-aggregator generate-sample-data --out ./ci-artifacts --jobs 50 --days 21 --seed 7
     """
-    from job_run_aggregator.pipeline.sample_data import PayloadSpec, sample_job_names
+    from job_run_aggregator.pipeline.sample_data import ArtifactShape, PayloadSpec, sample_job_names
     from job_run_aggregator.pipeline.sample_data import generate_sample_data as generate
 
     payload = PayloadSpec(runs=payload_runs, disruption_factor=payload_disruption_factor) if payload_runs else None
-    summary = generate(out, jobs=jobs, days=days, seed=seed, now=_utc(now), payload=payload, malformed=malformed)
+    shape = ArtifactShape(junit_cases, noise_objects) if junit_cases or noise_objects else None
+    summary = generate(out, jobs=jobs, days=days, seed=seed, now=_utc(now), payload=payload, malformed=malformed,
+                       shape=shape)
     if job_names_file:
         job_names_file.write_text(render_job_names_file(sample_job_names(jobs)))
     stderr.print(f"wrote {summary.runs} runs of {summary.jobs} jobs ({summary.files} files) to {out}", markup=False)
