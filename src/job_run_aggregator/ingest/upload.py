@@ -27,6 +27,7 @@ from job_run_aggregator.artifacts.runs import (
     parse_run,
     problem_rows,
     rows_for_run,
+    wanted_glob,
     wanted_object,
 )
 from job_run_aggregator.errors import InputError
@@ -246,7 +247,7 @@ def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...])
     prefix = f"{job.prefix}/{run_id}/"
     objects: dict[str, bytes] = {}
     problems: list[Problem] = []
-    for path in bucket.list_files(prefix):
+    for path in bucket.list_files(prefix, match_glob=wanted_glob(prefix)):
         if wanted_object(path, prefix, kinds, job.collect_test_runs):
             try:
                 objects[path] = bucket.read(path)

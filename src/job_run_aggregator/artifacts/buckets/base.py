@@ -18,8 +18,12 @@ class Bucket(Protocol):
         """Yield the names of the immediate sub-folders of `prefix` (ending in '/'), sorted, after `start_after`."""
         ...
 
-    def list_files(self, prefix: str) -> Iterator[str]:
-        """Yield the paths of every object under `prefix`, recursively."""
+    def list_files(self, prefix: str, match_glob: str | None = None) -> Iterator[str]:
+        """Yield the paths of every object under `prefix`, recursively.
+
+        `match_glob` (GCS glob syntax, a path from the bucket root) is a hint: a store may list only the objects
+        matching it, or ignore it; callers filter what they get either way.
+        """
         ...
 
     def read(self, path: str) -> bytes: ...

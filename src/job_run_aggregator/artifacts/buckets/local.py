@@ -76,7 +76,8 @@ class LocalBucket:
             if start_after is None or name > start_after:
                 yield name
 
-    def list_files(self, prefix: str) -> Iterator[str]:
+    def list_files(self, prefix: str, match_glob: str | None = None) -> Iterator[str]:
+        # match_glob is a hint for remote stores; a folder walk costs the same either way, and callers filter.
         base = self._real_folder(prefix, prefix)
         if not os.path.isdir(base):
             return
