@@ -17,10 +17,10 @@ try:
 except ImportError:  # pragma: no cover - orjson is a core dependency; the UNNEST path still works without it
     orjson = None
 
-from job_run_aggregator.errors import LockBusy, SchemaDrift, TableMissing
-from job_run_aggregator.warehouse.base import Capabilities, Row, TableStats, TableStatus
+from job_run_aggregator.errors import LockBusy, TableMissing
+from job_run_aggregator.warehouse.base import Capabilities, Row, WarehouseBase
 from job_run_aggregator.warehouse.locking import file_lock
-from job_run_aggregator.warehouse.schema import TABLES, Table, diff_columns
+from job_run_aggregator.warehouse.schema import Table
 from job_run_aggregator.warehouse.sql import transpile
 
 # Engine differences are data: how each schema type is spelled here, and how it reads back.
@@ -43,19 +43,19 @@ def render_ddl(t: Table) -> str:
     return f'CREATE TABLE "{t.name}" (\n  ' + ",\n  ".join(cols) + "\n)"
 
 
-class DuckDBWarehouse:
+class DuckDBWarehouse(WarehouseBase):
     """DuckDB file warehouse. Connects lazily so that a waiting writer takes the lock before the file."""
 
     dialect = "duckdb"
     capabilities = Capabilities(percentile_aggregate=True, key_indexes=True, multi_table_transactions=True)
 
     def __init__(self, path: str | Path, read_only: bool = False, open_timeout: float = 30.0) -> None:
+        super().__init__()
         self.path = str(path)
         self.url = f"duckdb:///{self.path}"
         self.read_only = read_only
         self.open_timeout = open_timeout
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._present: set[str] = set()  # tables seen to exist on this connection
         self._keyed: dict[str, bool] = {}  # table -> has a PRIMARY KEY in this file (files of earlier versions do)
 
     @property
@@ -105,19 +105,11 @@ class DuckDBWarehouse:
             return None
         return [(n, TYPE_BACK.get(t, t), nullable == "NO") for n, t, nullable in rows]
 
-    def create_tables(self, dry_run: bool = False) -> list[TableStatus]:
-        out = []
-        for t in TABLES:
-            actual = self._columns(t.name)
-            if actual is None:
-                ddl = render_ddl(t)
-                if not dry_run:
-                    self.con.execute(ddl)
-                out.append(TableStatus(t.name, "would create" if dry_run else "created", ddl))
-                continue
-            diff = diff_columns(t, actual)
-            out.append(TableStatus(t.name, "drift", str(diff)) if diff else TableStatus(t.name, "exists"))
-        return out
+    def _create_table(self, t: Table, dry_run: bool) -> str:
+        ddl = render_ddl(t)
+        if not dry_run:
+            self.con.execute(ddl)
+        return ddl
 
     def _insert_sql(self, t: Table, verb: str, new_runs_only: bool = False) -> str:
         cols = ", ".join(f'"{c.name}"' for c in t.columns)
@@ -150,11 +142,11 @@ class DuckDBWarehouse:
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(data)
-                return self.con.execute(self._insert_json_sql(t, verb, new_runs_only), [name, *extra]).fetchone()[0]
+                return _count(self.con.execute(self._insert_json_sql(t, verb, new_runs_only), [name, *extra]))
             finally:
                 os.unlink(name)
         columns = [[r.get(c.name) for r in rows] for c in t.columns]
-        return self.con.execute(self._insert_sql(t, verb, new_runs_only), [*columns, *extra]).fetchone()[0]
+        return _count(self.con.execute(self._insert_sql(t, verb, new_runs_only), [*columns, *extra]))
 
     def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
         from job_run_aggregator.warehouse.schema import table
@@ -195,15 +187,8 @@ class DuckDBWarehouse:
             raise
         return n or len(rows)
 
-    def _check_tables(self, batch: Mapping[str, Sequence[Row]]) -> None:
-        # Checked once per connection: the catalog query costs as much as a small insert.
-        for name in batch:
-            if name in self._present:
-                continue
-            if self._columns(name) is None:
-                raise TableMissing(f"table {name} does not exist in {self.path}; run create-tables first")
-            self._keyed[name] = self._has_primary_key(name)
-            self._present.add(name)
+    def _table_found(self, name: str) -> None:
+        self._keyed[name] = self._has_primary_key(name)
 
     def _has_primary_key(self, name: str) -> bool:
         # Files created before issue 16 have PRIMARY KEYs on every table; they keep working (INSERT OR IGNORE
@@ -221,16 +206,11 @@ class DuckDBWarehouse:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
 
-    def stats(self) -> list[TableStats]:
-        out = []
-        for t in TABLES:
-            if self._columns(t.name) is None:
-                out.append(TableStats(t.name, None))
-                continue
-            time_expr = f'max("{t.time_column}")' if t.time_column else "NULL"
-            rows, newest = self.con.execute(f'SELECT count(*), {time_expr} FROM "{t.name}"').fetchone()
-            out.append(TableStats(t.name, rows, newest))
-        return out
+
+def _count(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The row count an INSERT reports."""
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _new_runs_filter(t: Table, runs_param: int) -> str:
