@@ -175,7 +175,8 @@ def year_tables(r: YearResult) -> list[Table]:
     full = [b for b in r.batches if b["loaded"] > 0.8 * max(x["loaded"] for x in r.batches)]
     cpu = [b["cpu"] / b["loaded"] for b in full]
     rss = [b["peak_rss_mb"] for b in full]
-    cpu_ratio = cpu[-1] / min(cpu[:2]) if len(cpu) > 1 else 1.0
+    # Mean of the last two full batches over the mean of the first two: one batch is too noisy on a shared machine.
+    cpu_ratio = (sum(cpu[-2:]) / len(cpu[-2:])) / (sum(cpu[:2]) / len(cpu[:2]))
     rss_ratio = max(rss) / min(rss)
     last = r.batches[-1]["rows"]
     sizes = r.sizes
@@ -192,7 +193,8 @@ def year_tables(r: YearResult) -> list[Table]:
               verdict(year_gb <= 1.5))
     goals.add("TestRuns ≤ 40 bytes per row", f"{test_bytes:.1f} B/row ({last['TestRuns']:,} rows)",
               verdict(test_bytes <= 40))
-    goals.add("CPU per run flat (last/first full batch ≤ 1.2×)", f"{cpu_ratio:.2f}×", verdict(cpu_ratio <= 1.2))
+    goals.add("CPU per run flat (last two / first two full batches ≤ 1.2×)", f"{cpu_ratio:.2f}×",
+              verdict(cpu_ratio <= 1.2))
     goals.add("peak RSS largest/smallest batch ≤ 1.5", f"{rss_ratio:.2f} ({min(rss):.0f}–{max(rss):.0f} MB)",
               verdict(rss_ratio <= 1.5))
     goals.add("21-day export ≤ 0.5 s", f"{r.export_s:.3f} s ({r.export_rows} rows for 4.14)",
