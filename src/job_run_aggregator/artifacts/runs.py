@@ -72,6 +72,19 @@ def wanted_object(path: str, run_prefix: str, kinds: Iterable[str], collect_test
     return JOB_RUNS in kinds and collect_test_runs and is_junit_path(path)
 
 
+def wanted_glob(run_prefix: str) -> str | None:
+    """A GCS matchGlob covering every object `wanted_object` may want under a run (a superset: still filter).
+
+    None when the run's path holds a glob character: a job name is data, and `{`, `?`, `*`, `[` or `,` in it
+    would change what the glob matches.
+    """
+    if any(c in run_prefix for c in "*?[]{},\\"):
+        return None
+    names = ("prowjob.json", "started.json", "finished.json", "cluster-data*.json", "backend-disruption*.json",
+             "alerts*.json", "junit*.xml")
+    return f"{run_prefix}**{{{','.join(names)}}}"
+
+
 @dataclass(slots=True)
 class ParsedRun:
     """Everything one run's objects said."""

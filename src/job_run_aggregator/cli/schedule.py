@@ -12,7 +12,7 @@ from job_run_aggregator.cli.main import Context, app, ctx_of
 from job_run_aggregator.cli.options import OUTPUT_DIR_HELP, parse_duration_option, print_json
 from job_run_aggregator.cli.progress import upload_progress
 from job_run_aggregator.cli.upload import LOOKBACK_OPT, WORKERS_OPT
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, parse_releases
 from job_run_aggregator.pipeline.schedule import (
     STEPS, CycleConfig, CycleResult, StopFlag, run_schedule, stop_on_signals,
@@ -69,6 +69,7 @@ def schedule(
         steps=tuple(only) if only else STEPS,
         lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
         workers=workers or s.workers,
+        batch=BatchLimits(s.batch_rows, s.batch_runs),
         lock_timeout=s.lock_timeout,
         dry_run=s.dry_run,
         origin=UpdateOriginOptions(origin_dir, push=origin_push, open_pr=origin_open_pr) if origin_dir else None,

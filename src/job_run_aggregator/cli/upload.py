@@ -14,7 +14,7 @@ from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KIN
 from job_run_aggregator.cli.main import Context, app, ctx_of, stderr, stdout
 from job_run_aggregator.cli.options import JOB, JSON, OUTPUT_DIR_HELP, parse_duration_option, print_json, utc
 from job_run_aggregator.cli.progress import upload_progress
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, upload
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits, upload
 from job_run_aggregator.model import RunSummary
 from job_run_aggregator.pipeline import steps
 
@@ -40,6 +40,7 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
             bucket, wh, kinds, job_patterns=jobs or (), since=since,
             lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
             workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=progress,
+            batch=BatchLimits(s.batch_rows, s.batch_runs),
         )
     print_summary(label, summary, s.dry_run)
     if as_json:
@@ -137,20 +138,25 @@ def generate_sample_data(
         None, "--plant-regression", help="BACKEND:JOB:DATE:SECONDS: from DATE (UTC) on, every run of JOB reports "
         "SECONDS more of BACKEND (repeatable; for `regressions`)."),
     as_json: bool = JSON,
+    junit_cases: int = typer.Option(0, "--junit-cases", min=0, help="Extra junit test cases per run (real e2e "
+                                    "runs: 3,000-5,000; the benchmark profile uses 3000; default 0: the demo's ~20)."),
+    noise_objects: int = typer.Option(0, "--noise-objects", min=0, help="Unrelated objects per run, as real runs "
+                                      "hold thousands (pod logs, must-gather); no uploader reads them."),
 ) -> None:
     """Write a realistic prow bucket (prowjob/started/finished, disruption, alerts, cluster-data, junit).
 
     Example: job-run-aggregator generate-sample-data --output-dir ./ci-artifacts --jobs 50 --days 21 --seed 7
     """
-    from job_run_aggregator.pipeline.sample_data import PayloadSpec, sample_job_names
+    from job_run_aggregator.pipeline.sample_data import ArtifactShape, PayloadSpec, sample_job_names
     from job_run_aggregator.pipeline.sample_data import generate_sample_data as generate
 
     payload = PayloadSpec(runs=payload_runs, disruption_factor=payload_disruption_factor) if payload_runs else None
     from job_run_aggregator.pipeline.sample_data import parse_planted_regression
 
     plants = [parse_planted_regression(text) for text in plant_regression or ()]
+    shape = ArtifactShape(junit_cases, noise_objects) if junit_cases or noise_objects else None
     summary = generate(output_dir, jobs=jobs, days=days, seed=seed, now=utc(now), payload=payload, malformed=malformed,
-                       plant_regressions=plants)
+                       plant_regressions=plants, shape=shape)
     if job_names_file:
         steps.write_atomically(job_names_file, render_job_names_file(sample_job_names(jobs)).encode())
     stderr.print(f"wrote {summary.runs} runs of {summary.jobs} jobs ({summary.files} files) to {output_dir}",

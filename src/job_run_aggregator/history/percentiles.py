@@ -101,8 +101,14 @@ def query_for_format(file_format: FileFormat, data_type: str | None = None, **op
     )
 
 
-def percentile_sql(q: HistoryQuery) -> str:
-    """The BigQuery-dialect SQL for `q` (parameters: @start, @end, @min_job_runs, @alert_names, @release)."""
+def percentile_sql(q: HistoryQuery, grouped: bool = False) -> str:
+    """The BigQuery-dialect SQL for `q` (parameters: @start, @end, @min_job_runs, @alert_names, @release).
+
+    `grouped`: the same rows from PERCENTILE_CONT as an aggregate, once per partition, joined to the groups —
+    for engines that have the aggregate (DuckDB's quantile_cont; `Capabilities.percentile_aggregate`). DuckDB
+    evaluates the analytic form once per row, 3-7x slower (benchmarks/percentiles.py); BigQuery has only the
+    analytic form, so its text stays the real query's.
+    """
     keys = q.key_columns
     extra = ("MasterNodesUpdated",) if q.split_master_nodes_updated else ()
     partition = (*keys, *PARTITION, *(("Architecture",) if q.partition_by_architecture else ()), *extra)
@@ -136,6 +142,26 @@ def percentile_sql(q: HistoryQuery) -> str:
   GROUP BY a.Name, {"a.Namespace, a.Level, " if q.alert_scope else ""}a.JobRunName, j.Release, j.FromRelease, j.Platform, j.Architecture, j.Network, j.Topology"""
     if q.release:
         source = source.replace("  WHERE ", "  WHERE j.Release = @release AND ", 1)
+    if grouped:
+        # One PERCENTILE_CONT over the list of fractions sorts each partition once for all of them.
+        fractions = ", ".join(str(p / 100) for p in pcts)
+        picked_values = ", ".join(f"p.Ps[OFFSET({i})] AS P{p}" for i, p in enumerate(pcts))
+        same_partition = " AND ".join(f"g.{c} = p.{c}" for c in partition)
+        return f"""WITH runs AS ({source}
+), partitions AS (
+  SELECT {', '.join(partition)},
+    PERCENTILE_CONT(Seconds, [{fractions}]) AS Ps
+  FROM runs
+  GROUP BY {', '.join(partition)}
+), groups AS (
+  SELECT {', '.join(group)}, COUNT(*) AS JobRuns
+  FROM runs
+  GROUP BY {', '.join(group)}
+  HAVING COUNT(*) >= @min_job_runs
+)
+SELECT {', '.join(f'g.{c}' for c in group)}, g.JobRuns, {picked_values}
+FROM groups AS g JOIN partitions AS p ON {same_partition}
+ORDER BY {', '.join(f'g.{c}' for c in group)}"""
     picked = ", ".join(f"ANY_VALUE(P{p}) AS P{p}" for p in pcts)
     return f"""WITH runs AS ({source}
 ), ranked AS (
@@ -174,7 +200,8 @@ GROUP BY a.Name, a.Namespace, a.Level, j.Release"""
 
 def historical_rows(warehouse: Warehouse, q: HistoryQuery) -> list[dict[str, Any]]:
     """Run the percentile query; rows carry the name column, the variant, JobRuns and P<k> floats."""
-    rows = warehouse.query(percentile_sql(q), percentile_params(q))
+    grouped = warehouse.capabilities.percentile_aggregate
+    rows = warehouse.query(percentile_sql(q, grouped), percentile_params(q))
     observed = _observed(warehouse, {str(r["Release"]) for r in rows}) if q.observed else {}
     return [export_row(r, q, observed) for r in rows]
 

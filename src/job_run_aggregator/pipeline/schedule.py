@@ -2,8 +2,9 @@
 
 Each step ends with one summary line; a failing step is logged and the later steps still run (the next period
 retries it). A cycle holds the writers' lock from start to end, so it never overlaps a manual upload. SIGTERM and
-SIGINT only set a flag, read between steps, after each job's commit inside upload-all, and during the sleep: the
-process stops at the next such point, never inside a commit, and the next run resumes where it stopped.
+SIGINT only set a flag, read between steps, after each job inside upload-all (the batch being gathered is cut
+short there and committed), and during the sleep: the process stops at the next such point, never inside a
+commit, and the next run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from job_run_aggregator.pipeline.update_origin import UpdateOriginOptions, sched
 from job_run_aggregator.artifacts.runs import KINDS
 from job_run_aggregator.errors import ConfigError, InputError, JraError
 from job_run_aggregator.history.percentiles import HistoryQuery
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, Progress, upload
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits, Progress, upload
 from job_run_aggregator.jobs.primer import prime_job_table
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES
 from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, RunSummary
@@ -40,7 +41,7 @@ from job_run_aggregator.pipeline.steps import (
 from job_run_aggregator.warehouse.base import Warehouse
 
 __all__ = [  # newest_release and describe_upload live in steps.py; re-exported for existing callers
-    "DEFAULT_EVERY", "STEPS", "CycleConfig", "CycleResult", "StepResult", "StopFlag", "StopRequested",
+    "DEFAULT_EVERY", "STEPS", "CycleConfig", "CycleResult", "StepResult", "StopFlag",
     "describe_upload", "export_step", "newest_release", "next_start", "run_cycle", "run_schedule",
     "stop_on_signals", "update_job_table",
 ]
@@ -58,10 +59,6 @@ DEFAULT_EVERY = timedelta(hours=4)
 
 ProgressFactory = Callable[[], AbstractContextManager[Progress]]
 Opener = Callable[[], tuple[Bucket, Warehouse]]
-
-
-class StopRequested(Exception):
-    """Raised between two jobs of an upload when a stop was requested; the jobs before it are committed."""
 
 
 class StopFlag:
@@ -117,6 +114,7 @@ class CycleConfig:
     steps: tuple[str, ...] = STEPS
     lookback: timedelta = DEFAULT_LOOKBACK
     workers: int = 8
+    batch: BatchLimits = field(default_factory=BatchLimits)
     lock_timeout: float = 60.0
     dry_run: bool = False
     owner: str = "schedule"
@@ -241,19 +239,16 @@ def _upload_step(bucket: Bucket, warehouse: Warehouse, config: CycleConfig, stop
             outer.start(total)
 
         def advance(job: str, summary: RunSummary) -> None:
+            # Called once the job's runs are committed (a batch commits several jobs at once).
             seen["jobs"] += 1
             uploaded[:] = [summary]
             outer.advance(job, summary)
-            # The job's runs are committed by now: the one safe point inside the step to stop at.
-            if stop.is_set() and seen["jobs"] < seen["total"]:
-                raise StopRequested(job)
 
+        # Asked after each job: a stop cuts the open batch short at that job, commits it, and ends the upload.
+        summary = upload(bucket, warehouse, KINDS, lookback=config.lookback, workers=config.workers,
+                         dry_run=config.dry_run, progress=Progress(start, advance, stop.is_set), batch=config.batch)
         stopped = ""
-        try:
-            summary = upload(bucket, warehouse, KINDS, lookback=config.lookback, workers=config.workers,
-                             dry_run=config.dry_run, progress=Progress(start, advance))
-        except StopRequested:
-            summary = uploaded[0]
+        if stop.is_set() and seen["jobs"] < seen["total"]:
             stopped = f"stopped after {seen['jobs']} of {seen['total']} jobs ({stop.reason}); "
     uploaded[:] = [summary]
     line = stopped + describe_upload(summary, config.dry_run)

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from job_run_aggregator.errors import ConfigError, JraError, TableMissing, TransientError
 from job_run_aggregator.retry import retry_call
-from job_run_aggregator.warehouse.base import Row, TableStats, TableStatus
-from job_run_aggregator.warehouse.schema import TABLES, Table, diff_columns, table
+from job_run_aggregator.warehouse.base import Capabilities, Row, WarehouseBase
+from job_run_aggregator.warehouse.schema import Table, table
 
 try:
     from google.api_core import exceptions as gexc
@@ -49,10 +49,11 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
     return None
 
 
-class BigQueryWarehouse:
+class BigQueryWarehouse(WarehouseBase):
     """The distributed warehouse. Construct with `client=` to reach an emulator in tests."""
 
     dialect = "bigquery"
+    capabilities = Capabilities()  # PERCENTILE_CONT is analytic only; no key indexes; no multi-table transaction
 
     def __init__(
         self,
@@ -68,13 +69,13 @@ class BigQueryWarehouse:
             raise ConfigError(
                 "BigQuery support is not installed; run: pip install 'job-run-aggregator[bigquery]'"
             )
+        super().__init__()
         self.project, self.dataset = project, dataset
         self.url = f"bigquery://{project}/{dataset}"
         self.location = location
         self.maximum_bytes_billed = maximum_bytes_billed
         self.labels = dict(labels or {"app": "job-run-aggregator"})
         self.client = client or _make_client(project, credentials_file)
-        self._known_tables: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def _ref(self, name: str) -> str:
@@ -100,33 +101,29 @@ class BigQueryWarehouse:
         return nullcontext()
 
     # -- tables -----------------------------------------------------------------------------------------------
-    def create_tables(self, dry_run: bool = False) -> list[TableStatus]:
+    def _prepare(self, dry_run: bool) -> None:
         ds = bigquery.Dataset(f"{self.project}.{self.dataset}")
         if self.location:
             ds.location = self.location
         if not dry_run:
             self._call(f"dataset {self.dataset}", self.client.create_dataset, ds, exists_ok=True)
-        out = []
-        for t in TABLES:
-            existing = self._get_table(t.name)
-            if existing is None:
-                bt = bigquery.Table(self._ref(t.name), schema=render_schema(t))
-                bt.description = t.description
-                if t.partition:
-                    bt.time_partitioning = bigquery.TimePartitioning(type_="DAY", field=t.partition)
-                if t.clustering:
-                    bt.clustering_fields = list(t.clustering)
-                if not dry_run:
-                    self._call(f"table {t.name}", self.client.create_table, bt)
-                detail = json.dumps([f.to_api_repr() for f in render_schema(t)])
-                out.append(TableStatus(t.name, "would create" if dry_run else "created", detail))
-                continue
-            actual = [
-                (f.name, TYPE_BACK.get(f.field_type, f.field_type), f.mode == "REQUIRED") for f in existing.schema
-            ]
-            diff = diff_columns(t, actual)
-            out.append(TableStatus(t.name, "drift", str(diff)) if diff else TableStatus(t.name, "exists"))
-        return out
+
+    def _columns(self, name: str) -> list[tuple[str, str, bool]] | None:
+        existing = self._get_table(name)
+        if existing is None:
+            return None
+        return [(f.name, TYPE_BACK.get(f.field_type, f.field_type), f.mode == "REQUIRED") for f in existing.schema]
+
+    def _create_table(self, t: Table, dry_run: bool) -> str:
+        bt = bigquery.Table(self._ref(t.name), schema=render_schema(t))
+        bt.description = t.description
+        if t.partition:
+            bt.time_partitioning = bigquery.TimePartitioning(type_="DAY", field=t.partition)
+        if t.clustering:
+            bt.clustering_fields = list(t.clustering)
+        if not dry_run:
+            self._call(f"table {t.name}", self.client.create_table, bt)
+        return json.dumps([f.to_api_repr() for f in render_schema(t)])
 
     def _get_table(self, name: str) -> Any:
         try:
@@ -148,13 +145,6 @@ class BigQueryWarehouse:
     def replace(self, table_name: str, rows: Sequence[Row]) -> int:
         self._check_tables({table_name: rows})
         return self._merge(table(table_name), rows, replace=True)
-
-    def _check_tables(self, names: Mapping[str, object]) -> None:
-        for name in names:
-            if name not in self._known_tables:
-                if self._get_table(name) is None:
-                    raise TableMissing(f"table {name} does not exist in {self.url}; run create-tables first")
-                self._known_tables.add(name)
 
     def _merge(self, t: Table, rows: Sequence[Row], replace: bool) -> int:
         if not rows:
@@ -202,17 +192,6 @@ class BigQueryWarehouse:
             return [dict(r.items()) for r in job.result()]
 
         return self._call("query", run)
-
-    def stats(self) -> list[TableStats]:
-        out = []
-        for t in TABLES:
-            if self._get_table(t.name) is None:
-                out.append(TableStats(t.name, None))
-                continue
-            newest = f"MAX(`{t.time_column}`)" if t.time_column else "NULL"
-            row = self.query(f"SELECT COUNT(*) AS n, {newest} AS newest FROM `{t.name}`")[0]
-            out.append(TableStats(t.name, int(row["n"]), row["newest"]))
-        return out
 
 
 # Tables partitioned on a job run's start time: a run's start never changes, so a key's rows always sit in the

@@ -35,8 +35,12 @@ class Bucket(Protocol):
         """
         ...
 
-    def list_files(self, prefix: str) -> Iterator[str]:
-        """Yield the paths of every object under `prefix`, recursively; entries not readable as `RefusedPath`."""
+    def list_files(self, prefix: str, match_glob: str | None = None) -> Iterator[str]:
+        """Yield the paths of every object under `prefix`, recursively; entries not readable as `RefusedPath`.
+
+        `match_glob` (GCS glob syntax, a path from the bucket root) is a hint: a store may list only the objects
+        matching it, or ignore it; callers filter what they get either way.
+        """
         ...
 
     def read(self, path: str) -> bytes:

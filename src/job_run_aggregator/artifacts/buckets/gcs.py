@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -57,6 +58,7 @@ class GCSBucket:
         self.max_bytes = MAX_ARTIFACT_BYTES
         # Sizes from the last listings: an object over the cap is refused before its download starts.
         self._sizes: dict[str, int] = {}
+        self.match_glob_honoured: bool | None = None  # None: not seen yet; False: ignored or refused, not sent
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         # The client's own retry layer is switched off at every call (retry=None): it would retry for up to
@@ -89,12 +91,27 @@ class GCSBucket:
             if start_after is None or name > start_after:
                 yield name
 
-    def list_files(self, prefix: str) -> Iterator[str]:
+    def list_files(self, prefix: str, match_glob: str | None = None) -> Iterator[str]:
         prefix = prefix.rstrip("/") + "/"
-        blobs = self._call(
-            f"gs://{self.name}/{prefix}",
-            lambda: [(b.name, b.size) for b in self.client.list_blobs(self.bucket, prefix=prefix, retry=None)],
-        )
+        # A real run folder holds thousands of objects (pod logs, must-gather) and a list page holds 1,000: with
+        # matchGlob GCS lists only the few the uploaders read, one request per run. fake-gcs-server ignores the
+        # parameter, and a server may refuse it: then it is not sent again and callers filter as before.
+        glob = match_glob if self.match_glob_honoured is not False else None
+
+        def listing() -> list[tuple[str, int | None]]:
+            try:
+                return [(b.name, b.size) for b in self.client.list_blobs(self.bucket, prefix=prefix, match_glob=glob,
+                                                                         retry=None)]
+            except gexc.BadRequest:
+                if glob is None:
+                    raise
+                self.match_glob_honoured = False
+                return [(b.name, b.size) for b in self.client.list_blobs(self.bucket, prefix=prefix, retry=None)]
+
+        blobs = self._call(f"gs://{self.name}/{prefix}", listing)
+        if glob is not None and self.match_glob_honoured is not False:
+            pattern = glob_regex(glob)
+            self.match_glob_honoured = all(pattern.fullmatch(name) for name, _ in blobs)
         if len(self._sizes) > 100_000:
             self._sizes.clear()
         for name, size in blobs:
@@ -115,6 +132,42 @@ class GCSBucket:
 
     def browse_url(self, path: str) -> str:
         return f"https://prow.ci.openshift.org/view/gs/{self.name}/{path.strip('/')}"
+
+
+def glob_regex(glob: str) -> re.Pattern[str]:
+    """GCS matchGlob syntax as a regular expression (`**` any characters, `*`/`?` within one folder level,
+    `[...]` a character class, `{a,b}` alternatives)."""
+    out, i, depth = [], 0, 0
+    while i < len(glob):
+        c = glob[i]
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = glob.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = glob[i + 1 : end]
+                out.append("[" + ("^" + re.escape(body[1:]) if body.startswith("!") else re.escape(body)) + "]")
+                i = end
+        elif c == "{":
+            out.append("(?:")
+            depth += 1
+        elif c == "}" and depth:
+            out.append(")")
+            depth -= 1
+        elif c == "," and depth:
+            out.append("|")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
 
 
 def _make_client(anonymous: bool, credentials_file: str | None) -> Any:

@@ -83,7 +83,8 @@ class LocalBucket:
                 # A symlinked folder is never entered; it is named, so that it is reported rather than lost.
                 yield name if entries[name] else RefusedPath(name, "symlinked folder; not followed")
 
-    def list_files(self, prefix: str) -> Iterator[str]:
+    def list_files(self, prefix: str, match_glob: str | None = None) -> Iterator[str]:
+        # match_glob is a hint for remote stores; a folder walk costs the same either way, and callers filter.
         base = self._real_folder(prefix, prefix)
         if not os.path.isdir(base):
             return

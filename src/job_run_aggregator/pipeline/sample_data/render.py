@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from job_run_aggregator.pipeline.sample_data import catalog
 from job_run_aggregator.pipeline.sample_data.plan import Job, Run, random_uuid
+from job_run_aggregator.pipeline.sample_data.shape import ArtifactShape, extra_junit, noise_objects
 
 try:
     import orjson
@@ -208,8 +209,12 @@ def _junit(run: Run, rng: random.Random) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n{outer}</testsuites>\n'.encode()
 
 
-def render_run(run: Run, seed: int) -> list[tuple[str, bytes]]:
-    """The files of one run, as paths relative to the run folder."""
+def render_run(run: Run, seed: int, shape: ArtifactShape | None = None) -> list[tuple[str, bytes]]:
+    """The files of one run, as paths relative to the run folder.
+
+    `shape` adds what real runs also carry (thousands of junit cases, thousands of unrelated objects), drawn from
+    generators of their own: without it, or with its zero defaults, the bytes are those of earlier versions.
+    """
     rng = random.Random(f"{seed}:{run.job.name}:{run.build_id}")
     pod = random_uuid(rng)
     commit = f"{rng.getrandbits(160):040x}"
@@ -238,4 +243,8 @@ def render_run(run: Run, seed: int) -> list[tuple[str, bytes]]:
     stamp = f"{last:%Y%m%d-%H%M%S}"
     files.append((f"{junit}cluster-data_{stamp}.json", _json(_cluster_data(run, rng))))
     files.append((f"{junit}junit_e2e_{stamp}.xml", _junit(run, rng)))
+    if shape is not None and shape.junit_cases:
+        files.append((f"{junit}junit_e2e_parallel_{stamp}.xml", extra_junit(run, seed, shape.junit_cases)))
+    if shape is not None and shape.noise_objects:
+        files += noise_objects(run, seed, shape.noise_objects)
     return files
