@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from job_run_aggregator.cli import aggregate
+from job_run_aggregator.cli import backtest
 from job_run_aggregator.cli import history
 from job_run_aggregator.cli import jobs
 from job_run_aggregator.cli import matching
