@@ -8,7 +8,7 @@ import time
 
 from .report import emit, start_section
 
-ALL = ("ingest", "gcs", "percentiles", "matching")
+ALL = ("ingest", "gcs", "percentiles", "matching", "backtest")
 QUICK_SIZES = (500, 2000)
 QUICK_PERCENTILE_ROWS = (100_000, 1_000_000)
 
@@ -54,6 +54,10 @@ def main(argv: list[str]) -> None:
         from .matching import matching_table
 
         emit(matching_table(log), append)
+    if "backtest" in only:
+        from .backtest import backtest_table
+
+        emit(backtest_table(log), append)
 
 
 if __name__ == "__main__":
