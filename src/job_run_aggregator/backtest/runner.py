@@ -180,10 +180,11 @@ def backtest(
             planted = {scope for scope in observed[run_id] if is_planted(spec.seed, run_id, scope[0], spec.plant_share)}
             values = {s: v + (spec.plant_seconds if s in planted else 0.0) for s, v in observed[run_id].items()}
             pairs += len(values)
+            variant = job_type.short()
             for rules, tally in tallies.items():
                 for verdict in _judge(values, job_type, data, spec, rules, allowances.get(rules)):
                     scope = (verdict.name, verdict.namespace, verdict.level)
-                    tally.add(run_id, job_type.short(), verdict.name, verdict.status, scope in planted)
+                    tally.add(run_id, variant, verdict.name, verdict.status, scope in planted)
         summary = StepSummary(start, end, len(data.rows), len(observed) - unjudgeable, pairs, unjudgeable)
         report.steps.append(summary)
         on_step(summary)
