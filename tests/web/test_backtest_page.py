@@ -37,3 +37,15 @@ def test_bad_parameters_are_a_400_with_the_reason(client: TestClient) -> None:
         response = client.get("/backtest.json" + query)
         assert response.status_code == 400, query
         assert message in response.json()["message"], response.json()
+
+
+def test_match_explainer_offers_the_calibrated_preset(client: TestClient, demo: Demo) -> None:
+    job = "periodic-ci-openshift-release-master-ci-4.14-upgrade-from-stable-4.13-e2e-aws-ovn-upgrade"
+    current = client.get(f"/match.json?job={job}&rules=current").json()
+    calibrated = client.get(f"/match.json?job={job}&rules=calibrated:0.01").json()
+    assert calibrated["state"] == current["state"] == "ok"
+    assert "calibrated:0.01" in calibrated["rules_choices"]
+    # the same walk as current's: the calibrated preset differs only in the allowance check-run applies
+    assert [m["matched_key"] for m in calibrated["matches"]] == [m["matched_key"] for m in current["matches"]]
+    bad = client.get(f"/match.json?job={job}&rules=calibrated:7")
+    assert bad.status_code == 400
