@@ -129,3 +129,38 @@ def test_spec_errors(kwargs: dict, message: str) -> None:
 def test_steps_cover_the_period() -> None:
     spec = BacktestSpec(T0, T0 + timedelta(days=20), step=timedelta(days=7))
     assert spec.step_starts() == [T0, T0 + timedelta(days=7), T0 + timedelta(days=14)]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(b'{"a": 1}', id="not-an-array"),
+        pytest.param(b"[1]", id="not-an-object"),
+        pytest.param(b'[{"BackendName": "b", "Release": "4.14", "FromRelease": "", "Platform": "aws", '
+                     b'"Architecture": "amd64", "Network": "ovn", "Topology": "ha", "CellRuns": 100, '
+                     b'"Largest": [NaN]}]', id="nan-would-pass-everything"),
+        pytest.param(b'[{"BackendName": "b", "Release": "4.14", "FromRelease": "", "Platform": "aws", '
+                     b'"Architecture": "amd64", "Network": "ovn", "Topology": "ha", "CellRuns": 1, '
+                     b'"Largest": [3, 2]}]', id="more-values-than-runs"),
+        pytest.param(b"\xff", id="not-utf8"),
+    ],
+)
+def test_hostile_calibration_files_are_refused(document: bytes) -> None:
+    from job_run_aggregator.errors import InputError
+    from job_run_aggregator.matching.calibrated import load_calibration
+
+    with pytest.raises(InputError) as caught:
+        load_calibration(document, "cal.json")
+    assert caught.value.path == "cal.json"
+
+
+def test_a_calibration_file_round_trips() -> None:
+    from job_run_aggregator.matching.calibrated import Tail, allowances_from_calibration, load_calibration
+    from job_run_aggregator.matching.keys import DataKey, JobType
+
+    document = (b'[{"BackendName": "b", "Release": "4.14", "FromRelease": "", "Platform": "aws", '
+                b'"Architecture": "amd64", "Network": "ovn", "Topology": "ha", "CellRuns": 199, "Target": "0.01", '
+                b'"Allowance": 9.0, "Largest": [9, 12, 3]}]')
+    key = DataKey("b", JobType("4.14", "", "aws", "amd64", "ovn", "ha"))
+    assert load_calibration(document, "cal.json") == {key: Tail(199, (12.0, 9.0, 3.0))}
+    assert allowances_from_calibration(load_calibration(document, "c"), Fraction("0.01")) == {key: 9.0}

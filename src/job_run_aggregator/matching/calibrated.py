@@ -264,6 +264,8 @@ def load_calibration(data: bytes, path: str) -> dict[DataKey, Tail]:
             runs = int(row["CellRuns"])
             if not isinstance(name, str) or not all(isinstance(f, str) for f in fields) or runs < len(largest):
                 raise ValueError
+            if not all(math.isfinite(v) and v >= 0 for v in largest):  # a NaN allowance would pass everything
+                raise ValueError
         except (AttributeError, KeyError, TypeError, ValueError):
             raise InputError(f"row {index}: expected BackendName or AlertName, the six JobType columns, "
                              "CellRuns and Largest (a list of seconds)", path) from None
