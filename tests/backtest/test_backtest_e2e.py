@@ -154,3 +154,14 @@ def test_planted_steps_are_detected(quarter: str) -> None:
     assert two["FalseFailureRateCI"][0] <= 0.02
     variants = {v["Variant"]: v for v in current["ByVariant"]}
     assert max(v["FalseFailureRate"] for v in variants.values()) > 0.01  # what the per-variant breakdown shows
+
+
+@pytest.mark.slow
+def test_alerts_are_backtested_too(quarter: str) -> None:
+    report = backtest_json(quarter, "--data-type", "alerts", "--rules", "current,calibrated:0.01", "--min-job-runs",
+                           "20")
+    assert report["DataType"] == "alerts"
+    rule_sets = by_name(report)
+    assert rule_sets["current"]["Judged"] > 1000 and rule_sets["current"]["Skipped"] == 0
+    assert all(step["HistoryRows"] > 0 for step in report["Steps"])
+    assert rule_sets["calibrated:0.01"]["FalseFailureRateCI"][0] <= 0.01

@@ -59,7 +59,7 @@ class BacktestSpec:
     plant_seconds: float = 0.0
     plant_share: float = 0.0
     seed: int = 1
-    min_job_runs: int = 100  # a history row needs this many runs (the export's HAVING and the matcher's threshold)
+    min_job_runs: int = 100  # the matcher's threshold, and for disruptions the export's HAVING
 
     def __post_init__(self) -> None:
         if self.data_type not in (DISRUPTIONS, ALERTS):
@@ -149,7 +149,9 @@ def read_observed(warehouse: Warehouse, data_type: str, start: datetime, end: da
 
 def history_at(warehouse: Warehouse, spec: BacktestSpec, moment: datetime) -> tuple[HistoryQuery, HistoricalData]:
     """The historical data `export-historical-data --now moment` would write (every release), read back."""
-    q = HistoryQuery(data_type=spec.data_type, now=moment, days=spec.window_days, min_job_runs=spec.min_job_runs)
+    # The export's HAVING: --min-job-runs for disruptions; alert history keeps the export's default (no minimum).
+    minimum = spec.min_job_runs if spec.data_type == DISRUPTIONS else None
+    q = HistoryQuery(data_type=spec.data_type, now=moment, days=spec.window_days, min_job_runs=minimum)
     rows = historical_rows(warehouse, q)
     kind = BACKEND if spec.data_type == DISRUPTIONS else ALERT
     return q, load_historical(render_query_results(rows), f"history before {_iso(moment)}", kind)
