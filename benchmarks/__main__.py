@@ -11,7 +11,7 @@ import time
 
 from .report import emit, start_section
 
-ALL = ("ingest", "gcs", "percentiles", "matching", "origin")
+ALL = ("ingest", "gcs", "percentiles", "matching", "origin", "backtest")
 EXTRA = ("year", "listing")  # not in the default set: long, or needing a server
 QUICK_SIZES = (500, 2000)
 QUICK_PERCENTILE_ROWS = (100_000, 1_000_000)
@@ -82,6 +82,10 @@ def main(argv: list[str]) -> None:
         from .listing import listing_table
 
         emit(listing_table(args.listing_runs, log), append)
+    if "backtest" in only:
+        from .backtest import backtest_table
+
+        emit(backtest_table(log), append)
 
 
 if __name__ == "__main__":

@@ -201,7 +201,8 @@ def test_2023_guessers_behave_like_their_2022_namesakes() -> None:
 def test_unknown_rules() -> None:
     with pytest.raises(ConfigError) as caught:
         preset_for("2024")
-    assert str(caught.value) == "--rules '2024': unknown rule set; choose one of current, 2023, 2022"
+    # calibrated:TARGET is registered by matching/calibrated.py (issue 22)
+    assert str(caught.value) == "--rules '2024': unknown rule set; choose one of current, 2023, 2022, calibrated:ARG"
 
 
 # ---- thresholds -----------------------------------------------------------------------------------------------
@@ -800,7 +801,7 @@ def test_preset_registry_is_extensible(backends_2025: HistoricalData) -> None:
         assert preset_for("exact-only:1") is preset_for("exact-only:1")
         with pytest.raises(ConfigError, match="expected a number"):
             preset_for("exact-only:x")
-        with pytest.raises(ConfigError, match=r"choose one of current, 2023, 2022, exact-only:ARG"):
+        with pytest.raises(ConfigError, match=r"choose one of current, 2023, 2022, calibrated:ARG, exact-only:ARG"):
             preset_for("nope")
     finally:
         PRESET_FAMILIES.pop("exact-only")

@@ -150,10 +150,17 @@ def _tests_section(tests: Sequence[CheckResult], links: Mapping[str, str]) -> st
         rows.append(
             f"<tr><td>{escape(t.suite)}</td><td>{escape(t.name)}</td><td>{_badge(t.status)}</td>"
             f"<td>{len(t.passed_runs)}</td><td>{len(t.failed_runs)}</td><td>{linked(t.failed_runs)}</td>"
-            f"<td>{escape(t.message.splitlines()[0] if t.message else '')}</td></tr>"
+            f"<td>{escape(_short_reason(t.message))}</td></tr>"
         )
     rows.append("</table></section>")
     return "\n".join(rows)
+
+
+def _short_reason(message: str) -> str:
+    """The verdict and working percentage of a junit testcase's message, without the history's basis."""
+    first = message.splitlines()[0] if message else ""
+    found = re.match(r"^(.*?; working \d+%)", first)
+    return found.group(1) if found else first
 
 
 def _badge(status: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from job_run_aggregator.cli import (  # noqa: F401  (importing a command module registers its commands)
     aggregate,
+    backtest,
     history,
     jobs,
     matching,

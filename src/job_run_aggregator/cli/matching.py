@@ -126,6 +126,8 @@ def check_run_cmd(
     min_job_runs: int = MIN_RUNS_OPT,
     junit: Path | None = typer.Option(None, "--junit", help="Write junit XML here."),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
+    calibration: Path = typer.Option(None, "--calibration",
+                                     help="export-calibration file: the allowances of --rules calibrated:TARGET."),
 ) -> None:
     """Judge one run's disruption (and alerts) against historical data the way origin does; exit 1 on failure.
 
@@ -150,7 +152,11 @@ def check_run_cmd(
         stderr.print(f"{run}: no backend-disruption files; nothing to judge for disruption", markup=False)
     # Alerts are judged only when --alerts-data is given; otherwise each would be a skipped testcase nobody asked for.
     alerts = obs.alerts if alert_data is not None else None
-    verdicts = judge_run(obs.disruption or {}, alerts, job_type, backend_data, alert_data, rules, min_job_runs)
+    from job_run_aggregator.matching.calibrated import calibrated_allowances_for_rules
+
+    allowances = calibrated_allowances_for_rules(rules, calibration)
+    verdicts = judge_run(obs.disruption or {}, alerts, job_type, backend_data, alert_data, rules, min_job_runs,
+                         allowances)
     if junit:
         steps.write_atomically(junit, render_junit(verdicts, "BackendDisruption"))
     if as_json:

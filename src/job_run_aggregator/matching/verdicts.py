@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from job_run_aggregator.artifacts.parse.alerts import AlertKey
 from job_run_aggregator.junit_report import JunitCase, JunitSuite, render_junit_suites
+from job_run_aggregator.matching.keys import DataKey
 from job_run_aggregator.matching.matcher import (
     ALERT, BACKEND, DEFAULT_BACKEND_SECONDS, HistoricalData, JobType, Match, preset_for,
 )
@@ -117,9 +118,18 @@ def disruption_test_name(backend: str) -> str:
 
 
 def judge_backend(
-    name: str, observed_seconds: float, job_type: JobType, match: Match | None, rules: str = "current"
+    name: str,
+    observed_seconds: float,
+    job_type: JobType,
+    match: Match | None,
+    rules: str = "current",
+    calibrated: float | None = None,
 ) -> Verdict:
-    """Judge one backend's disruption; `match` None means no historical data was given at all."""
+    """Judge one backend's disruption; `match` None means no historical data was given at all.
+
+    `calibrated` is the matched cell's allowance under a `calibrated:TARGET` rule set (matching/calibrated.py);
+    without it such a rule set falls back to `current`'s arithmetic.
+    """
     observed = round_half_away(observed_seconds)
     seen = f"observed {observed}s"
 
@@ -133,6 +143,11 @@ def judge_backend(
         return verdict(FLAKE if rules == "2022" else SKIP, f"{seen}; no historical data was given")
     if match.p99 is None:
         return verdict(SKIP, f"{seen}; no historical data {match.message}")
+    if calibrated is not None:
+        failed = observed > calibrated
+        comparison = ">" if failed else "≤"
+        reason = f"{seen} {comparison} allowed {_seconds(calibrated)} (calibrated {rules}); {_source(match)}"
+        return verdict(FAIL if failed else PASS, reason, calibrated)
     allowance = allowed_disruption(match.p99, job_type.topology, rules)
     failed = observed > allowance.final
     comparison = ">" if failed else "≤"
@@ -140,8 +155,14 @@ def judge_backend(
     return verdict(FAIL if failed else PASS, reason, allowance.final)
 
 
-def judge_alert(name: str, namespace: str, level: str, observed_seconds: float, match: Match | None) -> Verdict:
-    """Judge one alert: fail above P99, flake above P95, else pass; no match is reported, not judged."""
+def judge_alert(
+    name: str, namespace: str, level: str, observed_seconds: float, match: Match | None,
+    calibrated: float | None = None,
+) -> Verdict:
+    """Judge one alert: fail above P99, flake above P95, else pass; no match is reported, not judged.
+
+    With a `calibrated` allowance: fail above it, else pass.
+    """
     seen = f"observed {_seconds(observed_seconds)}"
 
     def verdict(status: str, reason: str, allowed: float | None = None) -> Verdict:
@@ -151,6 +172,10 @@ def judge_alert(name: str, namespace: str, level: str, observed_seconds: float, 
         return verdict(SKIP, f"{seen}; no alert historical data was given")
     if match.p99 is None or match.p95 is None:
         return verdict(SKIP, f"{seen}; no historical data {match.message}")
+    if calibrated is not None:
+        failed = observed_seconds > calibrated
+        reason = f"{seen} {'>' if failed else '≤'} allowed {_seconds(calibrated)} (calibrated); {_source(match)}"
+        return verdict(FAIL if failed else PASS, reason, calibrated)
     limits = f"(P95 {_seconds(match.p95)}, P99 {_seconds(match.p99)}); {_source(match)}"
     if observed_seconds > match.p99:
         return verdict(FAIL, f"{seen} > P99 {limits}", match.p99)
@@ -167,13 +192,20 @@ def judge_run(
     alert_data: HistoricalData | None,
     rules: str = "current",
     min_job_runs: int = 100,
+    allowances: Mapping[DataKey, float] | None = None,
 ) -> list[Verdict]:
-    """Judge every observed backend (sorted by name), then every observed alert, against the history."""
+    """Judge every observed backend (sorted by name), then every observed alert, against the history.
+
+    `allowances` maps matched keys to calibrated allowances (a `calibrated:TARGET` rule set; see
+    matching/calibrated.py); a matched key without one gets `current`'s arithmetic.
+    """
     preset_for(rules)
+    given = allowances or {}
     verdicts = []
     for backend in sorted(observed_disruption):
         match = backend_data.best_match(backend, job_type, rules, min_job_runs) if backend_data is not None else None
-        verdicts.append(judge_backend(backend, observed_disruption[backend], job_type, match, rules))
+        calibrated = given.get(match.matched_key) if match is not None and match.matched_key is not None else None
+        verdicts.append(judge_backend(backend, observed_disruption[backend], job_type, match, rules, calibrated))
     for scope in sorted(observed_alerts or {}):
         name, namespace, level = scope
         match = (
@@ -181,7 +213,8 @@ def judge_run(
             if alert_data is not None
             else None
         )
-        verdicts.append(judge_alert(name, namespace, level, (observed_alerts or {})[scope], match))
+        calibrated = given.get(match.matched_key) if match is not None and match.matched_key is not None else None
+        verdicts.append(judge_alert(name, namespace, level, (observed_alerts or {})[scope], match, calibrated))
     return verdicts
 
 

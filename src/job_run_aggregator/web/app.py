@@ -35,6 +35,7 @@ from job_run_aggregator.matching.matcher import HistoricalData, load_historical
 from job_run_aggregator.warehouse.base import Warehouse
 from job_run_aggregator.web import pages
 from job_run_aggregator.web import views
+from job_run_aggregator.web.backtest_view import backtest_routes
 from job_run_aggregator.web.views import Params
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ SECURITY_HEADERS = {
 STATUS = {"ok": 200, "no-tables": 200, "no-data": 200, "no-query": 200, "bad-request": 400,
           "unavailable": 503, "error": 500}
 TITLES = {"overview": "Disruption overview", "trend": "Backend trend", "cell": "Cell drill-down",
-          "compare": "Compare historical data", "match": "Match explainer", "bucket": "Run folder"}
+          "compare": "Compare historical data", "match": "Match explainer", "bucket": "Run folder",
+          "backtest": "Backtest"}
 # Pages whose template shows its own form above an error (the others show the error page).
 FORM_PAGES = ("compare", "match")
 
@@ -211,6 +213,7 @@ def create_app(
         Route("/compare.json", compare_upload, methods=["POST"]),
         *twin("/match", "/match.json", "match", views.match_page),
         Route("/bucket/{path:path}", bucket, methods=["GET"]),
+        *backtest_routes(dash),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(SecurityHeaders)]

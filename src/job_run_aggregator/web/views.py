@@ -234,9 +234,10 @@ def match_page(dash: Dashboard, p: Params) -> dict[str, Any]:
     rules = p.text("rules") or "current"
     form = {"job": p.text("job") or "", "name": p.text("name") or "", "rules": rules, "source": source,
             "release": p.values.get("release", ""), **{f: p.values.get(f, "") for f in CELL_FIELDS}}
-    head: dict[str, Any] = {"form": form, "sources": sources, "rules_choices": list(RULES),
+    # calibrated:TARGET (issue 22) matches like current; any registered preset or family name is accepted.
+    head: dict[str, Any] = {"form": form, "sources": sources, "rules_choices": [*RULES, "calibrated:0.01"],
                             "min_job_runs": p.min_runs}
-    if rules not in RULES:
+    if rules not in RULES and not _is_preset(rules):
         return {"state": "bad-request", "message": f"rules={rules!r}: choose one of {', '.join(RULES)}", **head}
     job = p.text("job")
     if not job and not p.text("release"):
@@ -370,3 +371,14 @@ def _no_data(release: str | None, start: datetime, end: datetime, known: list[st
 def _no_cell_data(cell: Cell, start: datetime, end: datetime) -> str:
     return (f"No runs of {cell.backend} on {pages.variant_label(cell.variant_dict)} between "
             f"{start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC.")
+
+
+def _is_preset(rules: str) -> bool:
+    from job_run_aggregator.errors import ConfigError
+    from job_run_aggregator.matching.presets import preset_for
+
+    try:
+        preset_for(rules)
+    except ConfigError:
+        return False
+    return True
