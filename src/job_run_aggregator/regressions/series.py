@@ -151,12 +151,15 @@ def load_runs(warehouse: Warehouse, q: SeriesQuery, keys: Iterable[SeriesKey]) -
         return {}
     params = {**_params(q), "keys": sorted("|".join(k) for k in wanted)}
     out: dict[SeriesKey, list[Run]] = {}
-    for r in warehouse.query(runs_sql(q), params):
-        key = _key(r)
+    for row in warehouse.query(runs_sql(q), params):
+        # bqemulator 1.4 answers this query (CTE + CONCAT … IN UNNEST + ORDER BY) with lower-cased column names;
+        # BigQuery and DuckDB keep the aliases' case. Read the columns case-blind.
+        r = {k.lower(): v for k, v in row.items()}
+        key: SeriesKey = tuple(str(r[c.lower()]) for c in SERIES_COLUMNS)  # type: ignore[assignment]
         if key not in wanted:  # a name holding '|' can match another series' joined key: keep exact matches only
             continue
-        out.setdefault(key, []).append(Run(str(r["JobName"]), str(r["JobRunName"]), str(r["ReleaseTag"] or ""),
-                                           _utc(r["StartTime"]), float(r["Seconds"])))
+        out.setdefault(key, []).append(Run(str(r["jobname"]), str(r["jobrunname"]), str(r["releasetag"] or ""),
+                                           _utc(r["starttime"]), float(r["seconds"])))
     return out
 
 
