@@ -24,6 +24,7 @@ from job_run_aggregator.matching.matcher import RULES, HistoricalData, JobType, 
 from job_run_aggregator.history.results_file import name_column, read_query_results, render_query_results
 from job_run_aggregator.jobs.variants import variant_for
 from job_run_aggregator.web import pages
+from job_run_aggregator.web import regressions as regressions_view
 from job_run_aggregator.web.queries import Cell, cell_runs, daily_percentiles, releases
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ def cell_params(cell: Cell) -> dict[str, str]:
 
 def nav_links(query: Mapping[str, str]) -> dict[str, str]:
     kept = {k: query[k] for k in KEPT if query.get(k)}
-    return {"overview": "/" + query_string(kept), "compare": "/compare", "match": "/match" + query_string(kept)}
+    return {"overview": "/" + query_string(kept), "compare": "/compare", "match": "/match" + query_string(kept),
+            "regressions": "/regressions" + query_string({k: v for k, v in kept.items() if k == "now"})}
 
 
 def window_json(start: datetime, end: datetime, days: int) -> dict[str, Any]:
@@ -113,6 +115,7 @@ def overview_page(dash: Dashboard, p: Params) -> dict[str, Any]:
         release = (known[0] if known else None) if asked is None else (None if asked == "all" else asked)
         q = HistoryQuery(DISRUPTIONS, now=end, days=p.days, min_job_runs=0, release=release)
         rows = historical_rows(wh, q) if known else []
+        regressed = regressions_view.regressed_cells(wh, release, end, p.days) if known else []
     heat = pages.build_heat_map(rows, p.min_runs, upgrade, lambda cell: p.link("/cell", **cell_params(cell)))
     return {
         "state": "ok" if heat["cells"] else "no-data",
@@ -123,6 +126,7 @@ def overview_page(dash: Dashboard, p: Params) -> dict[str, Any]:
         "releases": known,
         **heat,
         "trend_links": {b: p.link("/trend", **cell_params(_worst_cell(heat, b))) for b in heat["backends"]},
+        "regressed": regressed,  # "backend|variant" of cells with a regression in the window (web/regressions.py)
     }
 
 
@@ -132,6 +136,7 @@ def trend_page(dash: Dashboard, p: Params) -> dict[str, Any]:
     start, end = p.window()
     with dash.warehouse() as wh:
         rows = daily_percentiles(wh, cell, start, end)
+        changes = regressions_view.cell_changes(wh, cell.backend, cell.variant, end, p.days)
     days = pages.fill_days(rows, start, end)
     total = sum(d["JobRuns"] for d in days)
     return {
@@ -140,6 +145,7 @@ def trend_page(dash: Dashboard, p: Params) -> dict[str, Any]:
         **_cell_head(cell, p, start, end),
         "days": days,
         "total_runs": total,
+        "changes": changes,  # change points of this cell in the window, drawn on the chart (web/regressions.py)
     }
 
 
