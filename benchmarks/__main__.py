@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--sizes 2000,10000,40000] [--quick] [--only ingest,gcs,percentiles,matching]`."""
+"""`python -m benchmarks [--sizes 2000,10000,40000] [--quick] [--only ingest,gcs,percentiles,matching,regressions]`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 from .report import emit, start_section
 
-ALL = ("ingest", "gcs", "percentiles", "matching")
+ALL = ("ingest", "gcs", "percentiles", "matching", "regressions")
 QUICK_SIZES = (500, 2000)
 QUICK_PERCENTILE_ROWS = (100_000, 1_000_000)
 
@@ -54,6 +54,10 @@ def main(argv: list[str]) -> None:
         from .matching import matching_table
 
         emit(matching_table(log), append)
+    if "regressions" in only:
+        from .regressions import regressions_table
+
+        emit(regressions_table(log), append)
 
 
 if __name__ == "__main__":
