@@ -6,7 +6,7 @@ from job_run_aggregator.cli import aggregate
 from job_run_aggregator.cli import history
 from job_run_aggregator.cli import jobs
 from job_run_aggregator.cli import matching
-from job_run_aggregator.cli import regressions
+from job_run_aggregator.cli import regressions  # noqa: F401  (registers the command)
 from job_run_aggregator.cli import schedule
 from job_run_aggregator.cli import serve
 from job_run_aggregator.cli import tables

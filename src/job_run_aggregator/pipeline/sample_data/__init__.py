@@ -17,8 +17,8 @@ from job_run_aggregator.pipeline.sample_data.plant import PlantedRegression, par
 from job_run_aggregator.pipeline.sample_data.plant import plant_regressions as plant
 from job_run_aggregator.pipeline.sample_data.render import format_go_duration, render_run
 
-__all__ = ["PayloadSpec", "SampleSummary", "format_go_duration", "generate_sample_data", "sample_job_names",
-           "PlantedRegression", "parse_planted_regression"]
+__all__ = ["PayloadSpec", "PlantedRegression", "SampleSummary", "format_go_duration", "generate_sample_data",
+           "parse_planted_regression", "sample_job_names"]
 
 
 @dataclass(frozen=True, slots=True)
