@@ -32,6 +32,9 @@ def test_regressions_page_to_the_trend_with_its_change_point(browser_page: tuple
     shot(page, "9-trend-change-point")
 
     page.goto(f"{base_url}/?release=4.13&now={quote(demo.now_param)}")
+    page.locator("table#heat-map[data-regressed]").wait_for(state="attached")
+    assert int(page.locator("table#heat-map").get_attribute("data-regressed")) >= 1
+    assert page.locator(".legend .regressed-key").is_visible()
     marked = page.locator(f"table#heat-map td.cell.regressed[data-backend='{DEMO_PLANT_BACKEND}']")
     assert marked.count() == 1
     assert page.evaluate("el => getComputedStyle(el, '::after').content", marked.locator("a").element_handle()) \

@@ -52,17 +52,18 @@ def test_the_html_page_shows_the_same_items(client: TestClient, demo: Demo) -> N
     assert 'href="/regressions.json?now=' in page.text  # the twin
 
 
-def test_the_heat_map_marks_the_regressed_cell(client: TestClient, demo: Demo) -> None:
+def test_the_heat_map_gets_its_marks_from_the_regressions_twin(client: TestClient, demo: Demo) -> None:
+    """The overview loads the marker script; the twin it fetches names the planted cell by its data-variant."""
     overview = get(client, "/overview.json", demo, release="4.13")
-    assert PLANTED_KEY in overview["regressed"]
     html = client.get("/", params={"now": demo.now_param, "release": "4.13"}).text
-    assert html.count(" regressed\"") == len(overview["regressed"]) >= 1
-    # The marks are the regressions page's items for the overview's window and release.
-    other = get(client, "/overview.json", demo, release="4.14")["regressed"]
-    items = get(client, "/regressions.json", demo, release="4.14", days="21")["items"]
-    assert PLANTED_KEY not in other
-    assert other == sorted({f"{i['Name']}|{i['Release']}|{i['FromRelease']}|{i['Platform']}|{i['Architecture']}|"
-                            f"{i['Network']}|{i['Topology']}" for i in items})
+    assert '<script src="/static/regressions.js" defer></script>' in html
+    found = get(client, "/regressions.json", demo, release="4.13", days=str(overview["window"]["days"]),
+                now=overview["window"]["end"])
+    marks = {f"{i['Name']}|{i['variant_key']}" for i in found["items"] if i["Direction"] == "regression"}
+    assert PLANTED_KEY in marks
+    cells = {f"{c['BackendName']}|{c['variant']}" for c in overview["cells"]}
+    assert marks <= cells  # every mark lands on a heat-map cell
+    assert f'data-backend="{DEMO_PLANT_BACKEND}" data-variant="4.13||gcp|amd64|sdn|ha"' in html
 
 
 def test_improvements_and_alerts_and_an_empty_window(client: TestClient, demo: Demo) -> None:

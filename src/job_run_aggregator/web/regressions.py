@@ -3,7 +3,10 @@
 - `/regressions` (and `/regressions.json`): every change point of the window, worst first, each linking to its
   cell's trend (disruptions) with the window that shows the change.
 - `cell_changes`: the change points of one cell, for the trend chart's markers.
-- `regressed_cells`: the heat-map cells with a regression in the overview's window.
+
+The heat map's marks are drawn by static/regressions.js from `/regressions.json` for the overview's release and
+window, after the page has loaded: detection over every series of a year-scale window takes seconds, and the
+overview must not wait for it.
 
 Parameters reach SQL only as query parameters (regressions/series.py); a bad one raises InputError (a 400).
 """
@@ -60,6 +63,7 @@ def _item(r: Regression, p: Params, days: int) -> dict[str, Any]:
     v = r.variant
     cell = {"backend": r.name, "release": v["Release"], **dict(zip(CELL_FIELDS, r.key[2:], strict=True))}
     item["label"] = pages.variant_label(v)
+    item["variant_key"] = pages.variant_key(r.key[1:])  # the heat map's data-variant of the item's cell
     # Backends have a trend page; alerts do not (yet). The link carries the window so the change is on the chart.
     item["trend_url"] = p.link("/trend", **cell, days=str(days)) if r.data_type == DISRUPTIONS else None
     item["cell_url"] = p.link("/cell", **cell, days=str(days)) if r.data_type == DISRUPTIONS else None
@@ -82,12 +86,6 @@ def cell_changes(wh: Warehouse, backend: str, variant: Sequence[str], end: datet
                          "ReleaseTag": first.release_tag},
         })
     return out
-
-
-def regressed_cells(wh: Warehouse, release: str | None, end: datetime, days: int) -> list[str]:
-    """`backend|variant key` of every heat-map cell with a disruption regression in the window."""
-    report = find_regressions(wh, SeriesQuery(now=end, days=days, release=release, min_runs=DEFAULT_MIN_RUNS))
-    return sorted({f"{r.name}|{pages.variant_key(r.key[1:])}" for r in report.items})
 
 
 def _whole(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

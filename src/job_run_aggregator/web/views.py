@@ -115,7 +115,6 @@ def overview_page(dash: Dashboard, p: Params) -> dict[str, Any]:
         release = (known[0] if known else None) if asked is None else (None if asked == "all" else asked)
         q = HistoryQuery(DISRUPTIONS, now=end, days=p.days, min_job_runs=0, release=release)
         rows = historical_rows(wh, q) if known else []
-        regressed = regressions_view.regressed_cells(wh, release, end, p.days) if known else []
     heat = pages.build_heat_map(rows, p.min_runs, upgrade, lambda cell: p.link("/cell", **cell_params(cell)))
     return {
         "state": "ok" if heat["cells"] else "no-data",
@@ -126,7 +125,6 @@ def overview_page(dash: Dashboard, p: Params) -> dict[str, Any]:
         "releases": known,
         **heat,
         "trend_links": {b: p.link("/trend", **cell_params(_worst_cell(heat, b))) for b in heat["backends"]},
-        "regressed": regressed,  # "backend|variant" of cells with a regression in the window (web/regressions.py)
     }
 
 
