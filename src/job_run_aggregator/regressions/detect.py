@@ -6,7 +6,9 @@ Signal Processing 2020), its `KernelCPD` searched with PELT in compiled code, wi
 `CostRank` computes, here on ruptures' C path), and a penalty of `penalty × log(n)` per change (BIC-like; the
 ranks are standardised, so one penalty fits seconds, minutes or zeros alike). Each candidate is then kept only if
 a two-sided Mann-Whitney U test (scipy) between the segments either side of it gives p < `alpha` — the
-"significance test per change point" step that Hunter/Otava adds to E-Divisive.
+"significance test per change point" step that Hunter/Otava adds to E-Divisive — its P50 or P95 moved by at least
+`min_change` seconds, and at least `min_support` runs carry it. A linear-time rank-CUSUM screen (see
+`_best_single_split`) skips PELT, which is quadratic in the runs, where no single step could be accepted.
 
 Why ruptures, not the two libraries the field's papers describe (checked 2026-12 on PyPI):
 - `signal-processing-algorithms` (MongoDB's E-Divisive): 2.x dropped E-Divisive (only energy statistics and
@@ -16,7 +18,8 @@ Why ruptures, not the two libraries the field's papers describe (checked 2026-12
   scipy < 1.17 and brings google-cloud-bigquery, pg8000, slack-sdk, dateparser and more; it cannot be installed
   next to this project's numpy/scipy, and its permutation test costs ~100 re-computations per candidate.
 - `ruptures` 1.1.10: needs only numpy and scipy (already here), ships binary wheels, and its KernelCPD PELT is C:
-  well under a millisecond per 400-run series, so thousands of series per window fit the 10 s goal.
+  a millisecond or two per 400-run series; with the screen, the 3,420 series of a year-scale 42-day window take
+  about 2 s (benchmarks/regressions.py).
 
 Why ranks: disruption seconds are heavy-tailed and mostly zero. On ranks a single huge run weighs no more than
 any other run above the median, so one outlier cannot make a change point on its own (a segment must hold
