@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--sizes 2000,10000,40000] [--quick] [--only ingest,gcs,percentiles,matching,year]`.
+"""`python -m benchmarks [--sizes 2000,10000,40000] [--quick] [--only ingest,gcs,percentiles,matching,regressions,year]`.
 
 `--profile year` runs only the year benchmark (issue 16); size it with --year-days/--year-runs-per-day.
 """
@@ -11,7 +11,7 @@ import time
 
 from .report import emit, start_section
 
-ALL = ("ingest", "gcs", "percentiles", "matching", "origin", "backtest")
+ALL = ("ingest", "gcs", "percentiles", "matching", "origin", "backtest", "regressions")
 EXTRA = ("year", "listing")  # not in the default set: long, or needing a server
 QUICK_SIZES = (500, 2000)
 QUICK_PERCENTILE_ROWS = (100_000, 1_000_000)
@@ -86,6 +86,10 @@ def main(argv: list[str]) -> None:
         from .backtest import backtest_table
 
         emit(backtest_table(log), append)
+    if "regressions" in only:
+        from .regressions import regressions_table
+
+        emit(regressions_table(log), append)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from job_run_aggregator.history.percentiles import (
 )
 from job_run_aggregator.history.results_file import read_query_results, render_query_results
 from job_run_aggregator.pipeline import steps
+from job_run_aggregator.regressions import Regression
 
 DATA_TYPE_OPT = typer.Option(None, "--data-type", help="disruptions or alerts (default: disruptions, or the "
                              "--format's).")
@@ -207,6 +208,22 @@ def demo_cmd(
             f"  P95 {row['P95']:8.2f}s  P99 {row['P99']:8.2f}s", markup=False)
     stdout.print(f"Wrote {r.backend_file} ({r.backend_rows} rows) and {r.alerts_file} ({r.alerts_rows} rows)",
                  markup=False)
-    bucket = r.directory / "ci-artifacts"
-    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} --bucket {bucket} serve", markup=False)
+    stdout.print(f"Top regressions (change points in the last {days} days; all: job-run-aggregator "
+                 f"--warehouse duckdb:///{r.warehouse} regressions):", markup=False)
+    for item in r.regressions[:5]:
+        stdout.print(f"  worse: {regression_line(item)}", markup=False)
+    if not r.regressions:
+        stdout.print("  none", markup=False)
+    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} --bucket {r.directory / 'ci-artifacts'} serve",
+                 markup=False)
+
+
+def regression_line(item: Regression) -> str:
+    """One regression on one line: name, variant, since when, P50/P95 before → after, p-value, first run."""
+    v, c = item.variant, item.change
+    upgrade = f" from {v['FromRelease']}" if v["FromRelease"] else ""
+    return (f"{item.name} {v['Release']}{upgrade} {v['Platform'] or '-'} {v['Architecture']} {v['Network']} "
+            f"{v['Topology']} since {item.first_run.start:%Y-%m-%d %H:%M} UTC: P50 {c.before.p50:g} → "
+            f"{c.after.p50:g} s, P95 {c.before.p95:.1f} → {c.after.p95:.1f} s (p {c.p_value:.0e}), first run "
+            f"{item.first_run.job_name}/{item.first_run.job_run_name}")
 

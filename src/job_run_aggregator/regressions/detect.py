@@ -6,7 +6,9 @@ Signal Processing 2020), its `KernelCPD` searched with PELT in compiled code, wi
 `CostRank` computes, here on ruptures' C path), and a penalty of `penalty × log(n)` per change (BIC-like; the
 ranks are standardised, so one penalty fits seconds, minutes or zeros alike). Each candidate is then kept only if
 a two-sided Mann-Whitney U test (scipy) between the segments either side of it gives p < `alpha` — the
-"significance test per change point" step that Hunter/Otava adds to E-Divisive.
+"significance test per change point" step that Hunter/Otava adds to E-Divisive — its P50 or P95 moved by at least
+`min_change` seconds, and at least `min_support` runs carry it. A linear-time rank-CUSUM screen (see
+`_best_single_split`) skips PELT, which is quadratic in the runs, where no single step could be accepted.
 
 Why ruptures, not the two libraries the field's papers describe (checked 2026-12 on PyPI):
 - `signal-processing-algorithms` (MongoDB's E-Divisive): 2.x dropped E-Divisive (only energy statistics and
@@ -16,7 +18,8 @@ Why ruptures, not the two libraries the field's papers describe (checked 2026-12
   scipy < 1.17 and brings google-cloud-bigquery, pg8000, slack-sdk, dateparser and more; it cannot be installed
   next to this project's numpy/scipy, and its permutation test costs ~100 re-computations per candidate.
 - `ruptures` 1.1.10: needs only numpy and scipy (already here), ships binary wheels, and its KernelCPD PELT is C:
-  well under a millisecond per 400-run series, so thousands of series per window fit the 10 s goal.
+  a millisecond or two per 400-run series; with the screen, the 3,420 series of a year-scale 42-day window take
+  about 2 s (benchmarks/regressions.py).
 
 Why ranks: disruption seconds are heavy-tailed and mostly zero. On ranks a single huge run weighs no more than
 any other run above the median, so one outlier cannot make a change point on its own (a segment must hold
@@ -43,6 +46,7 @@ class DetectOptions:
     penalty: float = 4.0  # × log(n) per change point, on standardised ranks
     alpha: float = 1e-4  # Mann-Whitney p-value a change point must be under
     min_change: float = 1.0  # seconds the P50 or P95 must move by to count as a change of level
+    screen: float = 0.5  # PELT runs only where one split alone lowers the cost by this share of the penalty
     min_support: int = 5  # runs on the worse side above the better side's P50: fewer outliers make no change
 
 
@@ -90,10 +94,30 @@ def candidate_breaks(values: np.ndarray, options: DetectOptions) -> list[int]:
     spread = ranks.std()
     if spread == 0.0:
         return []
-    signal = ((ranks - ranks.mean()) / spread).reshape(-1, 1)
-    algo = ruptures.KernelCPD(kernel="linear", min_size=options.min_segment).fit(signal)
-    ends = algo.predict(pen=options.penalty * math.log(values.size))
+    z = (ranks - ranks.mean()) / spread
+    penalty = options.penalty * math.log(values.size)
+    if _best_single_split(z, options.min_segment) < options.screen * penalty:
+        return []
+    algo = ruptures.KernelCPD(kernel="linear", min_size=options.min_segment).fit(z.reshape(-1, 1))
+    ends = algo.predict(pen=penalty)
     return [int(e) for e in ends[:-1]]  # the last "end" is len(values)
+
+
+def _best_single_split(z: np.ndarray, min_segment: int) -> float:
+    """The largest drop in PELT's cost one change could give (the rank CUSUM statistic), in O(n).
+
+    With centred z, a split after k runs lowers the least-squares cost by S_k² · n / (k (n − k)), S_k the sum
+    of the first k values. PELT adds a lone step only when that drop beats the penalty, so a series whose best
+    drop is under half of it has no step change; skipping PELT (O(n²)) there is what keeps a year-scale window
+    within seconds. Two changes close together (a short bump) are seen with about a quarter of their drop: a
+    bump is kept only when it clearly exceeds two penalties.
+    """
+    n = z.size
+    k = np.arange(min_segment, n - min_segment + 1)
+    if k.size == 0:
+        return 0.0
+    sums = np.cumsum(z)[k - 1]
+    return float((sums * sums * n / (k * (n - k))).max())
 
 
 def detect(seconds: Sequence[float] | np.ndarray, options: DetectOptions | None = None) -> list[ChangePoint]:

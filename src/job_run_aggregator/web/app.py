@@ -1,7 +1,7 @@
 """`serve`: a read-only dashboard over the warehouse. Every page has a `.json` twin holding the same data.
 
 Pages: overview heat map (`/`), backend trend (`/trend`), cell drill-down (`/cell`), compare two
-query_results.json files (`/compare`), match explainer (`/match`), and a viewer of a local bucket's run folders
+query_results.json files (`/compare`), match explainer (`/match`), regressions (`/regressions`), and a viewer of a local bucket's run folders
 (`/bucket/...`). The warehouse is opened per request and closed after it, so a DuckDB writer (one process at a
 time) can still get in between page loads.
 
@@ -34,6 +34,7 @@ from job_run_aggregator.errors import InputError, JraError, TableMissing
 from job_run_aggregator.matching.matcher import HistoricalData, load_historical
 from job_run_aggregator.warehouse.base import Warehouse
 from job_run_aggregator.web import pages
+from job_run_aggregator.web import regressions as regressions_view
 from job_run_aggregator.web import views
 from job_run_aggregator.web.backtest_view import backtest_routes
 from job_run_aggregator.web.views import Params
@@ -55,6 +56,7 @@ STATUS = {"ok": 200, "no-tables": 200, "no-data": 200, "no-query": 200, "bad-req
 TITLES = {"overview": "Disruption overview", "trend": "Backend trend", "cell": "Cell drill-down",
           "compare": "Compare historical data", "match": "Match explainer", "bucket": "Run folder",
           "backtest": "Backtest"}
+TITLES["regressions"] = "Regressions"
 # Pages whose template shows its own form above an error (the others show the error page).
 FORM_PAGES = ("compare", "match")
 
@@ -212,6 +214,7 @@ def create_app(
         Route("/compare", compare_upload, methods=["POST"]),
         Route("/compare.json", compare_upload, methods=["POST"]),
         *twin("/match", "/match.json", "match", views.match_page),
+        *twin("/regressions", "/regressions.json", "regressions", regressions_view.regressions_page),
         Route("/bucket/{path:path}", bucket, methods=["GET"]),
         *backtest_routes(dash),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

@@ -25,6 +25,7 @@ from job_run_aggregator.history.results_file import name_column, read_query_resu
 from job_run_aggregator.jobs.variants import variant_for
 from job_run_aggregator.model import release_order
 from job_run_aggregator.web import pages
+from job_run_aggregator.web import regressions as regressions_view
 from job_run_aggregator.web.queries import Cell, cell_runs, daily_percentiles, releases
 
 if TYPE_CHECKING:
@@ -93,7 +94,8 @@ def cell_params(cell: Cell) -> dict[str, str]:
 
 def nav_links(query: Mapping[str, str]) -> dict[str, str]:
     kept = {k: query[k] for k in KEPT if query.get(k)}
-    return {"overview": "/" + query_string(kept), "compare": "/compare", "match": "/match" + query_string(kept)}
+    return {"overview": "/" + query_string(kept), "compare": "/compare", "match": "/match" + query_string(kept),
+            "regressions": "/regressions" + query_string({k: v for k, v in kept.items() if k == "now"})}
 
 
 def window_json(start: datetime, end: datetime, days: int) -> dict[str, Any]:
@@ -134,6 +136,7 @@ def trend_page(dash: Dashboard, p: Params) -> dict[str, Any]:
     start, end = p.window()
     with dash.warehouse() as wh:
         rows = daily_percentiles(wh, cell, start, end)
+        changes = regressions_view.cell_changes(wh, cell.backend, cell.variant, end, p.days)
     days = pages.fill_days(rows, start, end)
     total = sum(d["JobRuns"] for d in days)
     return {
@@ -142,6 +145,7 @@ def trend_page(dash: Dashboard, p: Params) -> dict[str, Any]:
         **_cell_head(cell, p, start, end),
         "days": days,
         "total_runs": total,
+        "changes": changes,  # change points of this cell in the window, drawn on the chart (web/regressions.py)
     }
 
 

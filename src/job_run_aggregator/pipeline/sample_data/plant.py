@@ -3,8 +3,8 @@
 `--plant-regression BACKEND:JOB:DATE:SECONDS` adds SECONDS to the backend's DisruptionSeconds of every run of JOB
 that starts at or after DATE (an ISO date or date-time, UTC). The seconds go into the run's last
 backend-disruption file, after every random draw, so nothing else in the bucket changes: DisruptionSeconds is
-ceil per file then summed, so a whole number of seconds raises the run's row by exactly that much; a negative
-number (an improvement) floors the file's duration at zero.
+ceil per file then summed, so a whole number of seconds raises the run's row by exactly that much. A negative
+number (an improvement) is taken off every one of the run's disruption files, each floored at zero.
 """
 
 from __future__ import annotations

@@ -235,7 +235,10 @@ def render_run(run: Run, seed: int, shape: ArtifactShape | None = None) -> list[
     phases = [(run.start + (run.end - run.start) * 0.55, True), (last, False)] if run.job.upgrade else [(last, False)]
     for i, (moment, is_upgrade_phase) in enumerate(phases):
         stamp = f"{moment:%Y%m%d-%H%M%S}"
-        disruption = _json(_disruptions(run, is_upgrade_phase, rng, run.planted if i == len(phases) - 1 else ()))
+        # A planted rise goes into the last file only (the run's row rises by exactly that); a planted fall
+        # applies to every file, floored at zero.
+        planted = run.planted if i == len(phases) - 1 else tuple(p for p in run.planted if p[1] < 0)
+        disruption = _json(_disruptions(run, is_upgrade_phase, rng, planted))
         if run.is_malformed and i == 0:
             disruption = disruption[: len(disruption) // 2]  # cut mid-document: not JSON any more
         files.append((f"{junit}backend-disruption_{stamp}.json", disruption))

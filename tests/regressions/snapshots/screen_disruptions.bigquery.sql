@@ -1,0 +1,14 @@
+WITH runs AS (
+  SELECT d.BackendName AS Name, j.Release AS Release, j.FromRelease AS FromRelease, j.Platform AS Platform,
+         j.Architecture AS Architecture, j.Network AS Network, j.Topology AS Topology, d.JobName AS JobName,
+         d.JobRunName AS JobRunName, d.ReleaseTag AS ReleaseTag, d.JobRunStartTime AS StartTime,
+         d.DisruptionSeconds AS Seconds
+  FROM BackendDisruption AS d JOIN Jobs AS j ON d.JobName = j.JobName
+  WHERE d.JobRunStartTime >= @start AND d.JobRunStartTime < @end
+)
+SELECT Name, Release, FromRelease, Platform, Architecture, Network, Topology, COUNT(*) AS Runs,
+  STRING_AGG(CAST(Seconds AS STRING), ',' ORDER BY StartTime, JobRunName) AS Seconds
+FROM runs
+GROUP BY Name, Release, FromRelease, Platform, Architecture, Network, Topology
+HAVING COUNT(*) >= @min_runs
+ORDER BY Name, Release, FromRelease, Platform, Architecture, Network, Topology
