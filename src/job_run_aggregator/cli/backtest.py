@@ -65,14 +65,14 @@ def export_calibration_cmd(
     ctx: typer.Context,
     target: str = typer.Option("0.01", "--target", help="False-failure rate of the Allowance column."),
     data_type: str = typer.Option("disruptions", "--data-type", help="disruptions or alerts."),
-    now: datetime = typer.Option(None, "--now", help="End of the window, UTC (default: now)."),
-    days: int = typer.Option(None, "--days", help="Window of the matched rows (default 21, alerts 7)."),
-    min_job_runs: int = typer.Option(None, "--min-job-runs", help="Rows need this many runs (default 100)."),
-    out: Path = typer.Option(None, "--out", help="File to write (default: stdout)."),
+    now: datetime | None = typer.Option(None, "--now", help="End of the window, UTC (default: now)."),
+    days: int | None = typer.Option(None, "--days", help="Window of the matched rows (default 21, alerts 7)."),
+    min_job_runs: int | None = typer.Option(None, "--min-job-runs", help="Rows need this many runs (default 100)."),
+    out: Path | None = typer.Option(None, "--output-file", help="File to write (default: stdout)."),
 ) -> None:
     """Write each historical row's calibrated allowance and its cell's largest values (for calibrated:TARGET).
 
-    Example: job-run-aggregator export-calibration --target 0.01 --out calibration.json && job-run-aggregator check-run --data backend_query_results.json --calibration calibration.json --rules calibrated:0.01 --run ./ci-artifacts/logs/<job>/<id>
+    Example: job-run-aggregator export-calibration --target 0.01 --output-file calibration.json && job-run-aggregator check-run --data backend_query_results.json --calibration calibration.json --rules calibrated:0.01 --run ./ci-artifacts/logs/<job>/<id>
     """
     from job_run_aggregator.history.percentiles import HistoryQuery
     from job_run_aggregator.matching.calibrated import export_calibration, parse_target
@@ -87,7 +87,7 @@ def export_calibration_cmd(
     if out is None:
         stdout.out(data.decode(), end="")
     else:
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(out)  # atomic: a reader never sees half a file
+        from job_run_aggregator.pipeline.steps import write_atomically
+
+        write_atomically(out, data)
     stderr.print(f"export-calibration: {rows} rows at target {target}", markup=False)

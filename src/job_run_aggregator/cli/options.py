@@ -45,6 +45,7 @@ ALIASES: dict[str, dict[str, str]] = {
     "export-historical-data": {"--out": "--output-file", "--release": "--target-release"},
     "analyze-historical-data": {"--release": "--target-release"},
     "generate-sample-data": {"--out": "--output-dir"},
+    "export-calibration": {"--out": "--output-file"},
     "demo": {"--dir": "--output-dir"},
     "schedule": {"--export-dir": "--output-dir", "--release": "--target-release"},
     "analyze-job-runs": {"--working-dir": "--output-dir"},
