@@ -13,6 +13,8 @@ _DIR_CACHE = 256  # resolved folders kept; reads go run by run, so a few dozen c
 
 
 class LocalBucket:
+    is_local = True
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
         self.name = self.root.name
