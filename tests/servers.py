@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator
 
-REPO = Path(__file__).resolve().parents[1]
+from paths import REPO  # the one definition of the repository root, for tests and benchmarks
 BQ_VENV = Path(os.environ.get("JRA_BQEMULATOR_VENV", REPO / ".venv-bqemulator"))
 BQ_PACKAGES = [
     "bqemulator==1.4.0", "numpy", "testcontainers",

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from job_run_aggregator.cli import app
-from servers import REPO
+from paths import REPO
 
 COMMANDS = sorted(typer.main.get_command(app).commands)
 

@@ -27,7 +27,8 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from faults.workspace import cli_env, dump_tables, run_cli
-from servers import REPO, free_port
+from paths import REPO
+from servers import free_port
 
 from job_run_aggregator.cli import app
 

@@ -13,9 +13,10 @@ from job_run_aggregator.errors import (
 from job_run_aggregator.history.percentiles import HistoryQuery, export_historical_data, historical_rows
 from job_run_aggregator.ingest.upload import upload
 from job_run_aggregator.matching.matcher import HistoricalData, JobType, job_type_for, load_historical
-from job_run_aggregator.model import ProwJob, RunSummary, Variant
+from job_run_aggregator.model import DataKind, ProwJob, Release, RunStatus, RunSummary, Variant
 from job_run_aggregator.jobs.primer import prime_job_table
 from job_run_aggregator.jobs.variants import variant_for
+from job_run_aggregator.pipeline import steps
 from job_run_aggregator.warehouse.base import Warehouse, open_warehouse
 
 __version__ = "0.1.0"
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Bucket",
     "ConfigError",
+    "DataKind",
     "HistoricalData",
     "HistoryQuery",
     "InputError",
@@ -30,6 +32,8 @@ __all__ = [
     "JraError",
     "LockBusy",
     "ProwJob",
+    "Release",
+    "RunStatus",
     "RunSummary",
     "SchemaDrift",
     "Settings",
@@ -45,6 +49,7 @@ __all__ = [
     "open_bucket",
     "open_warehouse",
     "prime_job_table",
+    "steps",
     "upload",
     "variant_for",
 ]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import typer
 import yaml
-from servers import REPO
+from paths import REPO
 from typer.testing import CliRunner
 
 from job_run_aggregator.cli import app

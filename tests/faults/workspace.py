@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from servers import REPO, fake_gcs_server, free_port
+from cli_process import cli_env, run_cli
+from servers import fake_gcs_server, free_port
 
 from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 from job_run_aggregator.warehouse.base import open_warehouse
@@ -31,22 +29,7 @@ def make_bucket(root: Path, jobs: int = 4, days: int = 3, seed: int = 11, malfor
     return root, names
 
 
-def cli_env(**extra: str) -> dict[str, str]:
-    """A clean environment for the CLI: this checkout's package, no inherited JRA_* or emulator settings."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("JRA_") and k not in ("STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m job_run_aggregator ARGS`; a run longer than `timeout` fails the test (TimeoutExpired)."""
-    return subprocess.run(
-        [sys.executable, "-m", "job_run_aggregator", *args], env=env or cli_env(), cwd=cwd,
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False,
-    )
+__all__ = ["cli_env", "run_cli"]  # the CLI-process helpers live in tests/cli_process.py; re-exported here
 
 
 def dump_tables(url: str) -> dict[str, list[tuple]]:

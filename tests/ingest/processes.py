@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from servers import REPO
+from cli_process import cli_env, start_cli
 
 UPLOAD_STARTED = "jobs to check"  # logged once the lock is held and the loaded state has been read
 SUMMARY = re.compile(
     r"upload-all: jobs (?P<jobs>\d+), runs seen (?P<seen>\d+), loaded (?P<loaded>\d+), already loaded (?P<skipped>\d+),"
     r" unfinished (?P<unfinished>\d+), failed (?P<failed>\d+); rows loaded: (?P<rows>.*); problems (?P<problems>\d+)"
 )
-
-
-def cli_env() -> dict[str, str]:
-    """The environment of a CLI process: this checkout's package first, plain log lines on stderr."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
-    env["JRA_LOG_LEVEL"] = "INFO"
-    return env
 
 
 @dataclass
@@ -36,10 +26,8 @@ class CliProcess:
     stderr: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "job_run_aggregator", *self.args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env(),
-        )
+        # The emulator hosts pass on: the BigQuery runs reach the session's bqemulator through them.
+        self.proc = start_cli(*self.args, env=cli_env(inherit_servers=True))
 
     @property
     def pid(self) -> int:

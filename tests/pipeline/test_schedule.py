@@ -7,14 +7,14 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from servers import REPO
+from cli_process import start_cli
+from paths import FIXTURES
 from typer.testing import CliRunner
 
 from job_run_aggregator.cli import app
@@ -154,7 +154,7 @@ def test_a_failed_step_is_logged_the_later_steps_still_run_and_once_exits_with_i
 
 
 def test_unreadable_release_files_fail_the_job_table_updater_but_the_others_are_primed(duckdb_url):
-    repo = REPO / "tests" / "fixtures" / "release-repo"
+    repo = FIXTURES / "release-repo"
     code, out = cli("--warehouse", duckdb_url, "schedule", "--once", "--only", "job-table-updater",
                     "--release-repo", str(repo))
     generated = generate_job_names(repo)
@@ -275,20 +275,13 @@ def test_a_signal_only_sets_the_flag_and_the_handlers_come_back():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def subprocess_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
-    return env
-
-
 @pytest.fixture
 def spawn() -> Iterator:
     """Start the real CLI in a subprocess; read its stderr line by line; kill it if a test leaves it running."""
     started: list[subprocess.Popen] = []
 
     def start(*args: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "job_run_aggregator", *args], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, env=subprocess_env())
+        proc = start_cli(*args)
         started.append(proc)
         return proc
 

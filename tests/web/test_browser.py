@@ -16,7 +16,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import uvicorn
-from servers import REPO, free_port
+from paths import REPO
+from servers import free_port
 from starlette.applications import Starlette
 from web.site import HOSTILE_BACKEND, HOSTILE_JOB, Demo
 

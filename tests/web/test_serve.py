@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from servers import REPO, free_port
+from cli_process import start_cli
+from servers import free_port
 from web.site import Demo
 
 from job_run_aggregator.cli.serve import LOOPBACK_NAMES, allowed_hosts
@@ -42,11 +41,8 @@ def test_serve_answers_and_a_writer_gets_in_between_requests(demo: Demo, tmp_pat
     path = tmp_path / "served.duckdb"
     path.write_bytes(demo.warehouse.read_bytes())
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "job_run_aggregator", "--warehouse", f"duckdb:///{path}", "--bucket", str(demo.bucket),
-         "serve", "--port", str(port), "--min-job-runs", "20"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_cli("--warehouse", f"duckdb:///{path}", "--bucket", str(demo.bucket),
+                     "serve", "--port", str(port), "--min-job-runs", "20", stdout=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}/overview.json?now={demo.now_param.replace('+', '%2B')}"
         deadline = time.monotonic() + 30

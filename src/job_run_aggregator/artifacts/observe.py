@@ -6,9 +6,8 @@ Used by `check-run` (one run against the historical files) and `analyze-job-runs
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
+from job_run_aggregator.artifacts.buckets.base import Bucket, open_run_folder
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.model import Problem, ProwJob
 from job_run_aggregator.artifacts.parse import (
@@ -72,10 +71,4 @@ def observe_run(bucket: Bucket, run_prefix: str, read_data: bool = True) -> RunO
 
 def open_run(location: str, anonymous: bool = False, credentials_file: str | None = None) -> tuple[Bucket, str]:
     """A run given as a local folder or `gs://bucket/logs/<job>/<id>` → (bucket, prefix within it)."""
-    if location.startswith("gs://"):
-        bucket_name, _, prefix = location[len("gs://"):].partition("/")
-        return open_bucket(f"gs://{bucket_name}", anonymous, credentials_file), prefix.strip("/")
-    path = Path(location)
-    if not path.is_dir():
-        raise InputError("run folder not found", path=location)
-    return open_bucket(str(path)), ""
+    return open_run_folder(location, anonymous, credentials_file)

@@ -82,13 +82,11 @@ class Context:
 
     def warehouse(self, read_only: bool = False) -> Warehouse:
         if self._warehouse is None:
-            opts: dict[str, Any] = {}
             s = self.settings
-            if s.warehouse.startswith("duckdb:"):
-                opts["read_only"] = read_only
-            elif s.maximum_bytes_billed:
-                opts["maximum_bytes_billed"] = s.maximum_bytes_billed
-            self._warehouse = open_warehouse(s.warehouse, s.google_service_account_credential_file, **opts)
+            self._warehouse = open_warehouse(
+                s.warehouse, s.google_service_account_credential_file, read_only=read_only,
+                maximum_bytes_billed=s.maximum_bytes_billed,
+            )
         return self._warehouse
 
     def bucket(self, url: str | None = None) -> Bucket:

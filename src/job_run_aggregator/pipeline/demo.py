@@ -10,6 +10,7 @@ from typing import Any
 from job_run_aggregator.history.percentiles import (
     HistoryQuery, historical_rows, top_by_p99,
 )
+from job_run_aggregator.artifacts.buckets.base import open_bucket
 from job_run_aggregator.ingest.upload import upload
 from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, RunSummary
 from job_run_aggregator.jobs.primer import prime_job_table
@@ -64,14 +65,12 @@ def run_demo(directory: Path, jobs: int = 12, days: int = 21, seed: int = 1, min
                                   plant_regressions=demo_plant(jobs, now) if plant else ())
     names_file = directory / "job-names.txt"
     names_file.write_text("".join(f"{n}\n" for n in sample_job_names(jobs)))
-    from job_run_aggregator.artifacts.buckets.local import LocalBucket
-
     wh = DuckDBWarehouse(directory / "ci_data.duckdb")
     try:
         with steps.writer_lock(wh, "demo", 60, dry_run=False):
             steps.create_tables(wh)
             prime_job_table(wh, steps.read_job_names_file(names_file).text)
-            summary = upload(LocalBucket(bucket_dir), wh, workers=workers, now=lambda: now)
+            summary = upload(open_bucket(str(bucket_dir)), wh, workers=workers, now=lambda: now)
         backend_q = HistoryQuery(DISRUPTION_DATA.name, now=now, min_job_runs=min_job_runs)
         alerts_q = HistoryQuery(ALERT_DATA.name, now=now, min_job_runs=min_job_runs)
         backend = steps.export(wh, backend_q, DEMO_RELEASE)

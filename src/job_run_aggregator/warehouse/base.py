@@ -149,24 +149,42 @@ def parse_warehouse_url(url: str) -> tuple[str, str]:
     return scheme, rest
 
 
-def open_warehouse(url: str, credentials_file: str | None = None, **options: Any) -> Warehouse:
-    """Open the warehouse a URL names (one dict maps scheme → opener)."""
+def open_warehouse(
+    url: str,
+    credentials_file: str | None = None,
+    read_only: bool = False,
+    maximum_bytes_billed: int | None = None,
+    **options: Any,
+) -> Warehouse:
+    """Open the warehouse a URL names (one dict maps scheme → opener).
+
+    `read_only` and `maximum_bytes_billed` may be given for any URL: each engine uses the ones it has (DuckDB
+    opens the file read-only, BigQuery caps the bytes a query bills) and ignores the other, so callers never ask
+    which engine they got.
+    """
     scheme, rest = parse_warehouse_url(url)
-    return _OPENERS[scheme](rest, credentials_file, **options)
+    return _OPENERS[scheme](rest, credentials_file, read_only, maximum_bytes_billed, **options)
 
 
-def _open_duckdb(rest: str, credentials_file: str | None, **options: Any) -> Warehouse:
+def _open_duckdb(
+    rest: str, credentials_file: str | None, read_only: bool, maximum_bytes_billed: int | None, **options: Any
+) -> Warehouse:
     from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 
-    return DuckDBWarehouse(rest.removeprefix("/") if rest.startswith("/./") else rest, **options)
+    # maximum_bytes_billed: a local file bills nothing.
+    return DuckDBWarehouse(rest.removeprefix("/") if rest.startswith("/./") else rest, read_only=read_only, **options)
 
 
-def _open_bigquery(rest: str, credentials_file: str | None, **options: Any) -> Warehouse:
+def _open_bigquery(
+    rest: str, credentials_file: str | None, read_only: bool, maximum_bytes_billed: int | None, **options: Any
+) -> Warehouse:
     from job_run_aggregator.warehouse.bigquery import BigQueryWarehouse
 
+    # read_only: readers take no lock and open nothing exclusively in BigQuery, so there is no mode to choose.
     project, _, dataset = rest.partition("/")
     return BigQueryWarehouse(
-        project or "openshift-ci-data-analysis", dataset or "ci_data", credentials_file=credentials_file, **options
+        project or "openshift-ci-data-analysis", dataset or "ci_data", credentials_file=credentials_file,
+        maximum_bytes_billed=maximum_bytes_billed, **options,
     )
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from job_run_aggregator.artifacts.buckets.base import open_bucket
+from job_run_aggregator.artifacts.buckets.base import is_local_bucket, open_bucket
 from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare
 from job_run_aggregator.errors import InputError, JraError
 from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, VARIANT, HistoryQuery, historical_rows
@@ -300,7 +300,7 @@ def _input_file(p: Params, name: str) -> tuple[str, bytes] | None:
 
 def bucket_response(dash: Dashboard, request: Request, path: str) -> Response:
     """List a run folder of a local bucket, or show one of its files as plain text (never as HTML)."""
-    if dash.bucket_url.startswith("gs://"):
+    if not is_local_bucket(dash.bucket_url):
         return dash.error(request, 404, "The bucket is on GCS; open runs through their prow links.")
     base = path.strip("/")
     try:

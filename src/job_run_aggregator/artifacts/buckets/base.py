@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Protocol
 
-from job_run_aggregator.errors import ConfigError
+from job_run_aggregator.errors import ConfigError, InputError
 
 
 class RefusedPath(str):
@@ -27,6 +28,7 @@ class Bucket(Protocol):
 
     name: str
     url: str
+    is_local: bool  # a folder on this machine (files can be shown directly), not a remote object store
 
     def list_dirs(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
         """Yield the names of the immediate sub-folders of `prefix`, sorted, after `start_after`.
@@ -52,15 +54,40 @@ class Bucket(Protocol):
         ...
 
 
-def open_bucket(url: str, anonymous: bool = False, credentials_file: str | None = None) -> Bucket:
-    """Open `gs://BUCKET` or a local folder (`file:///path` or a plain path)."""
+def parse_bucket_url(url: str) -> tuple[str, str]:
+    """Split `gs://BUCKET`, `file:///path` or a plain folder path into (scheme, rest)."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "file", url
-    opener = _OPENERS.get(scheme)
-    if opener is None:
+    if scheme not in _OPENERS:
         raise ConfigError(f"bucket URL {url!r} not understood; use a folder path, file:///PATH or gs://BUCKET")
-    return opener(rest, anonymous=anonymous, credentials_file=credentials_file)
+    return scheme, rest
+
+
+def open_bucket(url: str, anonymous: bool = False, credentials_file: str | None = None) -> Bucket:
+    """Open `gs://BUCKET` or a local folder (`file:///path` or a plain path)."""
+    scheme, rest = parse_bucket_url(url)
+    return _OPENERS[scheme](rest, anonymous=anonymous, credentials_file=credentials_file)
+
+
+def is_local_bucket(url: str) -> bool:
+    """Tell whether `url` names a folder on this machine (without opening it: no client, no credentials)."""
+    return parse_bucket_url(url)[0] in _LOCAL_SCHEMES
+
+
+def open_run_folder(location: str, anonymous: bool = False, credentials_file: str | None = None) -> tuple[Bucket, str]:
+    """A run given as a local folder or `gs://bucket/logs/<job>/<id>` → (bucket, prefix within it).
+
+    Raises:
+        InputError: a local run folder that does not exist.
+    """
+    scheme, rest = parse_bucket_url(location)
+    if scheme not in _LOCAL_SCHEMES:
+        bucket_name, _, prefix = rest.partition("/")
+        return open_bucket(f"{scheme}://{bucket_name}", anonymous, credentials_file), prefix.strip("/")
+    if not Path(rest).is_dir():
+        raise InputError("run folder not found", path=location)
+    return open_bucket(location), ""
 
 
 def _open_local(rest: str, **_: object) -> Bucket:
@@ -76,3 +103,4 @@ def _open_gcs(rest: str, anonymous: bool = False, credentials_file: str | None =
 
 
 _OPENERS: dict[str, Callable[..., Bucket]] = {"file": _open_local, "gs": _open_gcs}
+_LOCAL_SCHEMES = frozenset({"file"})  # the schemes whose buckets are LocalBucket (is_local)

@@ -47,6 +47,8 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
 
 
 class GCSBucket:
+    is_local = False
+
     def __init__(self, bucket: str, anonymous: bool = False, credentials_file: str | None = None,
                  client: Any = None) -> None:
         if storage is None:

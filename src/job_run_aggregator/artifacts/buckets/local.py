@@ -18,6 +18,8 @@ _DIR_CACHE = 256  # resolved folders kept; reads go run by run, so a few dozen c
 class LocalBucket:
     """Reads only regular files, each checked against `max_bytes` before a byte is read (FIFOs and devices refused)."""
 
+    is_local = True
+
     def __init__(self, root: str | Path, max_bytes: int = MAX_ARTIFACT_BYTES) -> None:
         self.max_bytes = max_bytes
         self.root = Path(root).resolve()
