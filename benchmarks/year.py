@@ -204,7 +204,7 @@ def year_tables(r: YearResult) -> list[Table]:
         "Each batch: its runs written to a scratch bucket folder (generate_sample_data's planner and renderer, "
         "`ArtifactShape(junit_cases=…)`), `ingest.upload(LocalBucket, DuckDBWarehouse, workers=8)` in a fresh "
         "process (`benchmarks.child ingest`), then the folder deleted. CPU = user + system of that process.",
-        f"Table sizes on the final file (DuckDB blocks per table): "
+        "Table sizes on the final file (DuckDB blocks per table): "
         + ", ".join(f"{t} {v / 1e6:.0f} MB" for t, v in sizes.items()),
     ]
     return [per_batch, goals]
