@@ -17,11 +17,17 @@ log = logging.getLogger(__name__)
 DEFAULT_ATTEMPTS = 6
 DEFAULT_BASE_DELAY = 0.5
 DEFAULT_MAX_DELAY = 20.0
+# Seconds a call keeps retrying, counted from its first try: with stalled requests each try costs a read timeout,
+# so the count alone would let a dead endpoint hold a run for attempts x timeout (issue 23: fail within ~2 min).
+DEFAULT_DEADLINE = 90.0
 
 
-def configure(attempts: int | None = None, base_delay: float | None = None, max_delay: float | None = None) -> None:
+def configure(attempts: int | None = None, base_delay: float | None = None, max_delay: float | None = None,
+              deadline: float | None = None) -> None:
     """Set the process-wide retry budget (the CLI applies the retry_* settings here); None keeps a value."""
-    global DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY
+    global DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY, DEFAULT_DEADLINE
+    if deadline is not None:
+        DEFAULT_DEADLINE = deadline
     if attempts is not None:
         DEFAULT_ATTEMPTS = attempts
     if base_delay is not None:
@@ -37,11 +43,16 @@ def retry_call(
     base_delay: float | None = None,
     max_delay: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """Call `fn`, retrying TransientError with backoff; after the last attempt re-raise it, naming `what`."""
+    """Call `fn`, retrying TransientError with backoff; give up, naming `what`, after the last attempt or once
+    the next one would start more than `deadline` seconds after the first."""
     attempts = attempts or DEFAULT_ATTEMPTS
     base = DEFAULT_BASE_DELAY if base_delay is None else base_delay
     cap = max_delay or DEFAULT_MAX_DELAY
+    limit = DEFAULT_DEADLINE if deadline is None else deadline
+    began = clock()
     for attempt in range(1, attempts + 1):
         try:
             return fn()
@@ -49,6 +60,11 @@ def retry_call(
             if attempt == attempts:
                 raise TransientError(f"{exc} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})") from exc
             delay = random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+            elapsed = clock() - began
+            if elapsed + delay > limit:
+                raise TransientError(
+                    f"{exc} (gave up after {attempt} attempt{'s' if attempt > 1 else ''} in {elapsed:.1f} s)"
+                ) from exc
             log.warning("%s: transient failure (%s); retry %d/%d in %.1fs", what, exc, attempt, attempts - 1, delay)
             sleep(delay)
     raise AssertionError("unreachable")
