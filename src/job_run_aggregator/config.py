@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     retry_max_delay: float | None = Field(None, gt=0, description="longest backoff between tries, seconds (default 20)")
     maximum_bytes_billed: int | None = Field(None, description="BigQuery: refuse queries that would bill more bytes")
     retry_deadline: float | None = Field(
-        None, gt=0, description="seconds a GCS/BigQuery call keeps retrying after its first try (default 90)"
+        None, gt=0, description="seconds a GCS/BigQuery call keeps retrying after its first try (default 60)"
     )
     connect_timeout: float | None = Field(None, gt=0, description="seconds to connect to GCS/BigQuery (default 10)")
     read_timeout: float | None = Field(

@@ -110,3 +110,11 @@ class RunSummary:
     failed: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    bigquery_jobs: int | None = None  # BigQuery jobs (loads, MERGEs, queries) the upload started; None elsewhere
+
+    def as_json(self) -> dict[str, object]:
+        """The counts as a JSON-ready dict (the upload commands' --json)."""
+        return {"jobs": self.jobs, "seen": self.seen, "loaded": self.loaded, "skipped": self.skipped,
+                "unfinished": self.unfinished, "failed": self.failed, "rows": dict(sorted(self.rows.items())),
+                "problems": [{"path": p.path, "reason": p.reason} for p in self.problems],
+                "bigquery_jobs": self.bigquery_jobs}

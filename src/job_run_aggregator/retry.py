@@ -19,7 +19,7 @@ DEFAULT_BASE_DELAY = 0.5
 DEFAULT_MAX_DELAY = 20.0
 # Seconds a call keeps retrying, counted from its first try: with stalled requests each try costs a read timeout,
 # so the count alone would let a dead endpoint hold a run for attempts x timeout (issue 23: fail within ~2 min).
-DEFAULT_DEADLINE = 90.0
+DEFAULT_DEADLINE = 60.0
 
 
 def configure(attempts: int | None = None, base_delay: float | None = None, max_delay: float | None = None,

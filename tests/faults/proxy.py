@@ -10,7 +10,8 @@ refusals: `ratelimit` ("Exceeded rate limits: too many table update operations f
 method+URL fails is a pure function of (seed, method, URL, n), so a run's fault schedule does not depend on thread
 timing; `streak` caps the faults in a row for one method+URL (after that many, it is answered as-is); `match`
 limits faults to the requests it accepts (e.g. BigQuery job insertions). `dead` makes the whole endpoint stall or
-reset every request, `kill()` closes it (new connections are refused, open ones reset), as a killed server.
+reset every request, `kill()` closes it (new connections are refused, open ones reset), as a killed server;
+`record` keeps every request's body (`bodies`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class FaultProxy:
     def __init__(self, upstream: str, rate: float = 0.0, seed: int = 0, kinds: tuple[str, ...] = FAULT_KINDS,
                  delay: float = 0.2, streak: int | None = None, max_connections: int = 32,
                  timeout: float = 30.0, slow_rate: float = 2.0, stall_for: float = 600.0,
-                 match: Callable[[str, str], bool] | None = None) -> None:
+                 match: Callable[[str, str], bool] | None = None, record: bool = False) -> None:
         unknown = set(kinds) - set(ALL_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(ALL_KINDS)}")
@@ -75,6 +76,8 @@ class FaultProxy:
         self.streak = streak
         self.slow_rate, self.stall_for, self.match = slow_rate, stall_for, match
         self.dead: str | None = None  # "stall" or "reset": every request, from now on
+        self.record = record
+        self.bodies: list[tuple[str, str, bytes]] = []  # (method, URL, request body) when `record`
         self.killed = False
         self._stopping = threading.Event()
         self.injected: Counter[str] = Counter()
@@ -116,7 +119,14 @@ class FaultProxy:
         self._server.shutdown()
         with self._lock:
             for sock in list(self._open):  # idle keep-alive connections: end them now, not at their timeout
-                _close(sock, reset=reset)
+                if reset:
+                    # close() alone would wait for the handler's file objects; shutdown ends the connection now
+                    # and linger 0 makes the final close an RST, as a killed process's sockets.
+                    try:
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    except OSError:
+                        pass
+                _close(sock, reset=False)
         self._server.server_close()
         self._thread.join(10)
 
@@ -196,6 +206,9 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._send(501, [("Content-Type", "text/plain")], b"chunked request bodies are not supported")
                 return
             number, fault = proxy._next(self.command, self.path)
+            if proxy.record:
+                with proxy._lock:
+                    proxy.bodies.append((self.command, self.path, body))
             if proxy.on_request is not None:
                 proxy.on_request(number)
             if proxy.dead is not None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import typer
 
 from job_run_aggregator.durations import parse_duration_option
-from job_run_aggregator.errors import InputError
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, upload
+from job_run_aggregator.errors import InputError, TransientError
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, Progress, upload
 from job_run_aggregator.model import RunSummary
 from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
 from job_run_aggregator.cli.main import Context, app, ctx_of, stderr, stdout
@@ -23,25 +23,36 @@ LOOKBACK_OPT = typer.Option(
     None, "--lookback", help="Re-check runs started this long before the newest loaded one (default 24h)."
 )
 WORKERS_OPT = typer.Option(None, "--workers", help="Concurrent object reads (default 8).")
+JSON_OPT = typer.Option(False, "--json", help="Also print the summary as one JSON object on stdout.")
 
 
 def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] | None, since: str | None,
-               lookback: str | None, workers: int | None) -> RunSummary:
+               lookback: str | None, workers: int | None, as_json: bool = False) -> RunSummary:
     """Build the objects, hold the writers' lock, upload, print the summary; exit non-zero if a run failed."""
     s = c.settings
     bucket, wh = c.bucket(), c.warehouse()
+    jobs_before = getattr(wh, "jobs_run", None)  # BigQuery counts the jobs it starts
 
     def emit(table: str, row: dict) -> None:
         stdout.out(json.dumps({"table": table, "row": row}, default=str))
 
+    committed = CommittedSoFar()
     lock = nullcontext() if s.dry_run else wh.lock(label, s.lock_timeout)
-    with lock, upload_progress(label) as progress:
-        summary = upload(
-            bucket, wh, kinds, job_patterns=jobs or (), since=since,
-            lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
-            workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=progress,
-        )
+    try:
+        with lock, upload_progress(label) as progress:
+            summary = upload(
+                bucket, wh, kinds, job_patterns=jobs or (), since=since,
+                lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
+                workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=committed.watch(progress),
+            )
+    except TransientError as exc:
+        # The one error line says what is safe: committed runs stay loaded, the next upload resumes after them.
+        raise TransientError(f"{exc}; {committed.describe()}") from exc
+    if jobs_before is not None:
+        summary.bigquery_jobs = getattr(wh, "jobs_run", jobs_before) - jobs_before
     print_summary(label, summary, s.dry_run)
+    if as_json:
+        stdout.out(json.dumps(summary.as_json()))
     if summary.failed:
         raise InputError(f"{summary.failed} run(s) failed to load; see the problems above (they are retried next time)")
     return summary
@@ -50,61 +61,86 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
 def print_summary(label: str, s: RunSummary, dry_run: bool = False) -> None:
     rows = ", ".join(f"{t} {n}" for t, n in sorted(s.rows.items())) or "none"
     verb = "would load" if dry_run else "loaded"
+    jobs = f"; BigQuery jobs {s.bigquery_jobs}" if s.bigquery_jobs is not None else ""
     stderr.print(
         f"{label}: jobs {s.jobs}, runs seen {s.seen}, {verb} {s.loaded}, already loaded {s.skipped}, "
-        f"unfinished {s.unfinished}, failed {s.failed}; rows {verb}: {rows}; problems {len(s.problems)}",
+        f"unfinished {s.unfinished}, failed {s.failed}; rows {verb}: {rows}; problems {len(s.problems)}{jobs}",
         markup=False,
     )
 
 
+class CommittedSoFar:
+    """Remembers the summary the progress callbacks saw: what was committed when an upload stops on an error."""
+
+    def __init__(self) -> None:
+        self.summary: RunSummary | None = None
+        self.jobs_done = 0
+
+    def watch(self, progress: Progress) -> Progress:
+        def advance(job: str, summary: RunSummary) -> None:
+            self.summary, self.jobs_done = summary, self.jobs_done + 1
+            progress.advance(job, summary)
+
+        return Progress(progress.start, advance)
+
+    def describe(self) -> str:
+        s = self.summary
+        if s is None or not s.loaded:
+            return ("no run was committed before it, nothing partial; re-run when the service is back, "
+                    "or let the next scheduled upload do it")
+        rows = sum(s.rows.values())
+        return (f"{s.loaded} run(s) of {self.jobs_done} job(s) ({rows} rows) were committed before it and stay "
+                "loaded, nothing partial; re-run when the service is back, or let the next scheduled upload resume")
+
+
 @app.command("upload-all")
 def upload_all(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT, lookback: str = LOOKBACK_OPT,
-               workers: int = WORKERS_OPT) -> None:
+               workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
     """Run the job-run, disruption and alert uploaders in one pass over each run (each object read once).
 
     Example: job-run-aggregator --bucket ./ci-artifacts upload-all --job '*-e2e-aws-*' --workers 16
     """
-    run_upload(ctx_of(ctx), KINDS, "upload-all", job, since, lookback, workers)
+    run_upload(ctx_of(ctx), KINDS, "upload-all", job, since, lookback, workers, as_json)
 
 
 @app.command("upload-job-runs")
 def upload_job_runs(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT,
-                    lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT) -> None:
+                    lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
     """Load JobRuns and TestRuns (junit) rows for runs not yet loaded.
 
     Example: job-run-aggregator upload-job-runs --lookback 48h
     """
-    run_upload(ctx_of(ctx), (JOB_RUNS,), "upload-job-runs", job, since, lookback, workers)
+    run_upload(ctx_of(ctx), (JOB_RUNS,), "upload-job-runs", job, since, lookback, workers, as_json)
 
 
 @app.command("upload-test-runs", hidden=True)
 def upload_test_runs(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT,
-                     lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT) -> None:
+                     lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
     """Alias of upload-job-runs (the Go tool's name).
 
     Example: job-run-aggregator upload-test-runs
     """
-    run_upload(ctx_of(ctx), (JOB_RUNS,), "upload-test-runs", job, since, lookback, workers)
+    run_upload(ctx_of(ctx), (JOB_RUNS,), "upload-test-runs", job, since, lookback, workers, as_json)
 
 
 @app.command("upload-disruptions")
 def upload_disruptions(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT,
-                       lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT) -> None:
+                       lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
     """Load BackendDisruption rows (ceil per file, summed across files) for runs not yet loaded.
 
     Example: job-run-aggregator upload-disruptions --job 'periodic-ci-openshift-release-master-ci-4.14-*'
     """
-    run_upload(ctx_of(ctx), (DISRUPTIONS,), "upload-disruptions", job, since, lookback, workers)
+    run_upload(ctx_of(ctx), (DISRUPTIONS,), "upload-disruptions", job, since, lookback, workers, as_json)
 
 
 @app.command("upload-alerts")
 def upload_alerts(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT,
-                  lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT) -> None:
+                  lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
     """Load Alerts rows (summed across files, ceil once, zeros for known alerts) for runs not yet loaded.
 
     Example: job-run-aggregator upload-alerts
     """
-    run_upload(ctx_of(ctx), (ALERTS,), "upload-alerts", job, since, lookback, workers)
+    run_upload(ctx_of(ctx), (ALERTS,), "upload-alerts", job, since, lookback, workers, as_json)
 
 
 @app.command("generate-sample-data")
