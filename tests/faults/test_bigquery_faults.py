@@ -58,8 +58,8 @@ def fresh_dataset(bigquery_emulator: str, names: Path) -> str:
     return url
 
 
-def upload(url: str, endpoint: str, bucket: Path, timeout: float = 120, **env: str):
-    return run_cli("--warehouse", url, "--bucket", str(bucket), "upload-all",
+def upload(url: str, endpoint: str, bucket: Path, *options: str, timeout: float = 120, **env: str):
+    return run_cli("--warehouse", url, "--bucket", str(bucket), "upload-all", *options,
                    env=cli_env(BIGQUERY_EMULATOR_HOST=endpoint, **{**FAST, **env}), timeout=timeout)
 
 
@@ -97,10 +97,16 @@ def clean(bigquery_emulator: str, bucket: tuple[Path, Path]) -> tuple[dict, dict
     """Tables, summary row counts and BigQuery job count of one fault-free upload (through the proxy at rate 0)."""
     url = fresh_dataset(bigquery_emulator, bucket[1])
     with FaultProxy(bigquery_emulator) as proxy:
-        done = upload(url, proxy.url, bucket[0])
+        done = upload(url, proxy.url, bucket[0], "--json")
     assert done.returncode == 0, done.stderr
     summary = SUMMARY.search(done.stderr)
     assert summary, done.stderr
+    # The BigQuery jobs the summary counts are the job insertions BigQuery received; --json says the same.
+    inserts = sum(1 for method, path, _ in proxy.log if is_job_insert(method, path))
+    assert int(summary.group(4)) == inserts > 0
+    as_json = json.loads(done.stdout.strip().splitlines()[-1])
+    assert as_json["bigquery_jobs"] == inserts and as_json["loaded"] == int(summary.group(1))
+    assert ", ".join(f"{t} {n}" for t, n in as_json["rows"].items()) == summary.group(3)
     tables = dump(url)
     assert tables["JobRuns"] and tables["TestRuns"] and tables["Alerts"] and tables["LoadProblems"]
     assert staging_tables(url) == []
@@ -154,7 +160,7 @@ def test_answers_cut_short_every_time_end_in_one_line_and_exit_75(bigquery_emula
 def test_a_killed_bigquery_fails_within_budget_says_what_was_committed_and_a_rerun_completes(
         bigquery_emulator, bucket, clean):
     url = fresh_dataset(bigquery_emulator, bucket[1])
-    tables, rows, clean_requests = clean
+    tables, _, clean_requests = clean
     with FaultProxy(bigquery_emulator) as proxy:
         # As the emulator being killed mid-upload: new connections refused, open ones reset.
         proxy.on_request = lambda n: threading.Thread(target=proxy.kill).start() if n == clean_requests // 2 else None
