@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     slow_request_warning: float | None = Field(
         None, gt=0, description="warn, naming the object, when a request has waited this many seconds (default 15)"
     )
+    upload_deadline: float | None = Field(
+        None, gt=0, description="seconds an upload may take in all, then it stops (exit 75) keeping what it committed"
+    )
     bigquery_job_timeout: float | None = Field(
         None, gt=0, description="seconds to wait for one BigQuery job (load, MERGE, query) to finish (default 600)"
     )

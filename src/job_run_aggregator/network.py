@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from job_run_aggregator import retry
 from job_run_aggregator.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,10 @@ class Operation:
         late = next((r for r in self.requests if r.expired), None)
         if late is None:
             return None
+        try:
+            retry.check_budget()
+        except retry.BudgetExhausted as spent:
+            return spent
         return TransientError(
             f"{self.what}: no complete answer within {seconds(late.deadline - late.started)} s (stalled or too slow)"
         )
@@ -116,7 +121,7 @@ class _Watchdog:
 
     def start(self, what: str, lim: Limits) -> _Request:
         now = time.monotonic()
-        request = _Request(what, now, now + lim.deadline_for(None), now + lim.warn_after)
+        request = _Request(what, now, _capped(now + lim.deadline_for(None)), now + lim.warn_after)
         with self._lock:
             self._active.add(request)
             if self._thread is None or not self._thread.is_alive():
@@ -128,7 +133,7 @@ class _Watchdog:
     def answered(self, request: _Request, sock: socket.socket | None, size: int | None, lim: Limits) -> None:
         """Headers are in: the body's size sets the deadline; the socket is what to cut when it passes."""
         with self._lock:
-            request.deadline = request.started + lim.deadline_for(size)
+            request.deadline = _capped(request.started + lim.deadline_for(size))
             if sock is not None:
                 request.sockets.append(sock)
             if request.expired and sock is not None:
@@ -190,6 +195,7 @@ def bound_session(session: Any, get_limits: Callable[[], Limits] = limits) -> An
     original = session.request
 
     def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        retry.check_budget()  # the overall budget (an upload's) has run out: start nothing more
         lim = get_limits()
         kwargs["timeout"] = lim.timeout(kwargs.get("timeout"))
         op = getattr(_current, "operation", None)
@@ -223,6 +229,12 @@ def bound_session(session: Any, get_limits: Callable[[], Limits] = limits) -> An
     session.hooks.setdefault("response", []).append(on_response)
     session._jra_bounded = True
     return session
+
+
+def _capped(deadline: float) -> float:
+    # No request outlives the overall time budget (retry.time_budget) either.
+    end = retry.budget_deadline()
+    return deadline if end is None else min(deadline, end)
 
 
 def seconds(value: float) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from job_run_aggregator.errors import TransientError
@@ -36,6 +37,39 @@ def configure(attempts: int | None = None, base_delay: float | None = None, max_
         DEFAULT_MAX_DELAY = max_delay
 
 
+class BudgetExhausted(TransientError):
+    """The overall time budget (`time_budget`) ran out: not retried, the command stops with exit 75."""
+
+
+_budget: tuple[float, str] | None = None  # (time.monotonic() deadline, message)
+
+
+@contextmanager
+def time_budget(seconds: float | None, what: str) -> Iterator[None]:
+    """Bound everything inside (all threads) to `seconds`: after it, no try starts and none is retried."""
+    global _budget
+    if seconds is None:
+        yield
+        return
+    previous = _budget
+    _budget = (time.monotonic() + seconds, f"{what}: its time budget of {seconds:g} s ran out")
+    try:
+        yield
+    finally:
+        _budget = previous
+
+
+def budget_deadline() -> float | None:
+    """The time.monotonic() value the current budget ends at, if any."""
+    return _budget[0] if _budget else None
+
+
+def check_budget() -> None:
+    """Raise BudgetExhausted when the current time budget has run out."""
+    if _budget is not None and time.monotonic() >= _budget[0]:
+        raise BudgetExhausted(_budget[1])
+
+
 def retry_call(
     fn: Callable[[], T],
     what: str,
@@ -54,9 +88,14 @@ def retry_call(
     limit = DEFAULT_DEADLINE if deadline is None else deadline
     began = clock()
     for attempt in range(1, attempts + 1):
+        check_budget()
         try:
             return fn()
+        except BudgetExhausted:
+            raise
         except TransientError as exc:
+            if _budget is not None and time.monotonic() >= _budget[0]:
+                raise BudgetExhausted(f"{_budget[1]} ({exc})") from exc
             if attempt == attempts:
                 raise TransientError(f"{exc} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})") from exc
             delay = random.uniform(0, min(cap, base * 2 ** (attempt - 1)))

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 from faults.proxy import FaultProxy
-from faults.workspace import BUCKET, GcsServer, cli_env, dump_tables, make_bucket, run_cli
+from faults.workspace import BUCKET, GcsServer, cli_env, dump_tables, make_bucket, rows_by_run, run_cli
 
 from job_run_aggregator import network
 from job_run_aggregator.artifacts.buckets.gcs import GCSBucket
@@ -160,3 +160,30 @@ def test_the_deadline_grows_with_the_size_of_the_answer(server, some_object, mon
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
         assert GCSBucket(BUCKET).read(path) == content
     assert proxy.faults_for(quote(path, safe="")) == {"slow": 1}
+
+
+def test_an_upload_deadline_stops_the_upload_keeping_what_it_committed(server, primed, clean, tmp_path):
+    url = _copy(primed, tmp_path / "budget.duckdb")
+    # Every object body at 400 B/s: each read stays within its own (size-aware) deadline, the whole never ends soon.
+    with FaultProxy(server.url, rate=1.0, kinds=("slow",), slow_rate=400.0,
+                    match=lambda method, path: "alt=media" in path) as proxy:
+        began = time.monotonic()
+        done = _upload(url, proxy.url, timeout=90, JRA_UPLOAD_DEADLINE="6", JRA_REQUEST_DEADLINE="60")
+        seconds = time.monotonic() - began
+    assert done.returncode == 75, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and re.fullmatch(
+        r"error: upload-all: its time budget of 6 s ran out( \(.*\))?; (no run was committed before it|\d+ run\(s\) "
+        r"of \d+ job\(s\) \(\d+ rows\) were committed before it and stay loaded), nothing partial; re-run .*",
+        errors[0]), done.stderr
+    tables = dump_tables(url)
+    clean_tables, _ = clean
+    # What was committed is complete: every loaded run has exactly its clean rows in every table.
+    got, want = rows_by_run(tables), rows_by_run(clean_tables)
+    loaded = {row[0] for row in tables["JobRuns"]}
+    assert loaded < {row[0] for row in clean_tables["JobRuns"]}
+    for table, runs in want.items():
+        for run in loaded:
+            assert got.get(table, {}).get(run, []) == runs.get(run, []), (table, run)
+    print(f"upload deadline 6 s: exit 75 after {seconds:.1f} s (process start included); {errors[0]}")

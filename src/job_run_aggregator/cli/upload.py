@@ -11,6 +11,7 @@ import typer
 
 from job_run_aggregator.durations import parse_duration_option
 from job_run_aggregator.errors import InputError, TransientError
+from job_run_aggregator.retry import time_budget
 from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, Progress, upload
 from job_run_aggregator.model import RunSummary
 from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
@@ -39,7 +40,7 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
     committed = CommittedSoFar()
     lock = nullcontext() if s.dry_run else wh.lock(label, s.lock_timeout)
     try:
-        with lock, upload_progress(label) as progress:
+        with lock, upload_progress(label) as progress, time_budget(s.upload_deadline, label):
             summary = upload(
                 bucket, wh, kinds, job_patterns=jobs or (), since=since,
                 lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
