@@ -8,8 +8,9 @@ session (a `requests.Session`) so that every request it sends
 - has a connect and a read timeout (`Limits.connect_timeout`, `Limits.read_timeout`; a larger or missing timeout
   asked for by the client library is lowered to ours);
 - must be complete, body included, within `Limits.deadline + size / Limits.min_rate` seconds of its start (the
-  size is the answer's Content-Length): at the deadline a watchdog thread shuts the connection down, the blocked
-  read fails at once, and the caller's retry layer (retry.py) tries again;
+  size is the request body's plus the answer's Content-Length): at the deadline a watchdog thread shuts the
+  connection down, the blocked read fails at once, and the caller's retry layer (retry.py) tries again; no request
+  outlives the overall time budget (`retry.time_budget`, an upload's `upload_deadline`) either;
 - logs one warning, naming the object, when it has waited `Limits.warn_after` seconds.
 
 Callers name what they are doing with `operation(what)`; a request's deadline failure is then raised by
@@ -82,6 +83,7 @@ class _Request:
     deadline: float
     warn_at: float
     sockets: list[socket.socket] = field(default_factory=list)
+    sent: int = 0  # bytes of the request body (a load job's upload): they count toward the deadline too
     expired: bool = False
     warned: bool = False
 
@@ -119,9 +121,9 @@ class _Watchdog:
         self._active: set[_Request] = set()
         self._thread: threading.Thread | None = None
 
-    def start(self, what: str, lim: Limits) -> _Request:
+    def start(self, what: str, lim: Limits, sent: int = 0) -> _Request:
         now = time.monotonic()
-        request = _Request(what, now, _capped(now + lim.deadline_for(None)), now + lim.warn_after)
+        request = _Request(what, now, _capped(now + lim.deadline_for(sent)), now + lim.warn_after, sent=sent)
         with self._lock:
             self._active.add(request)
             if self._thread is None or not self._thread.is_alive():
@@ -133,7 +135,7 @@ class _Watchdog:
     def answered(self, request: _Request, sock: socket.socket | None, size: int | None, lim: Limits) -> None:
         """Headers are in: the body's size sets the deadline; the socket is what to cut when it passes."""
         with self._lock:
-            request.deadline = _capped(request.started + lim.deadline_for(size))
+            request.deadline = _capped(request.started + lim.deadline_for(request.sent + (size or 0)))
             if sock is not None:
                 request.sockets.append(sock)
             if request.expired and sock is not None:
@@ -199,7 +201,9 @@ def bound_session(session: Any, get_limits: Callable[[], Limits] = limits) -> An
         lim = get_limits()
         kwargs["timeout"] = lim.timeout(kwargs.get("timeout"))
         op = getattr(_current, "operation", None)
-        watched = _watchdog.start(op.what if op is not None else f"{method} {url.split('?')[0]}", lim)
+        body = kwargs.get("data")
+        sent = len(body) if isinstance(body, (bytes, bytearray, str)) else 0
+        watched = _watchdog.start(op.what if op is not None else f"{method} {url.split('?')[0]}", lim, sent)
         previous = getattr(_current, "request", None)
         _current.request = (watched, lim)
         try:
