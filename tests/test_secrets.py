@@ -315,7 +315,8 @@ def test_the_key_was_really_used_and_the_failure_names_the_bucket_not_the_token(
     for case in ("upload-all-gcs-with-key", "upload-all-gcs-with-adc"):
         errors = [line for line in workspace[case].stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and re.fullmatch(
-            r"error: gs://jra-secrets/logs/\S+/: network error \(\w+\) \(gave up after 2 attempts\)", errors[0]
+            r"error: gs://jra-secrets/logs/\S+/: network error \(\w+\) \(gave up after 2 attempts\); no run was "
+            r"committed before it, nothing partial; .*", errors[0]
         ), workspace[case].stderr
     adc = [line for line in workspace["adc-bad-key"].stderr.splitlines() if line.startswith("error:")]
     assert adc == [(

@@ -36,6 +36,28 @@ class Settings(BaseSettings):
     retry_base_delay: float | None = Field(None, ge=0, description="first backoff between tries, seconds (default 0.5)")
     retry_max_delay: float | None = Field(None, gt=0, description="longest backoff between tries, seconds (default 20)")
     maximum_bytes_billed: int | None = Field(None, description="BigQuery: refuse queries that would bill more bytes")
+    retry_deadline: float | None = Field(
+        None, gt=0, description="seconds a GCS/BigQuery call keeps retrying after its first try (default 60)"
+    )
+    connect_timeout: float | None = Field(None, gt=0, description="seconds to connect to GCS/BigQuery (default 10)")
+    read_timeout: float | None = Field(
+        None, gt=0, description="seconds GCS/BigQuery may stay silent during a request (default 20)"
+    )
+    request_deadline: float | None = Field(
+        None, gt=0, description="seconds a request may take to its last byte, plus size / min rate (default 60)"
+    )
+    min_transfer_rate: float | None = Field(
+        None, gt=0, description="bytes per second a GCS/BigQuery answer must at least arrive at (default 65536)"
+    )
+    slow_request_warning: float | None = Field(
+        None, gt=0, description="warn, naming the object, when a request has waited this many seconds (default 15)"
+    )
+    upload_deadline: float | None = Field(
+        None, gt=0, description="seconds an upload may take in all, then it stops (exit 75) keeping what it committed"
+    )
+    bigquery_job_timeout: float | None = Field(
+        None, gt=0, description="seconds to wait for one BigQuery job (load, MERGE, query) to finish (default 600)"
+    )
     job_names_file: str | None = Field(None, description="job-names file the job-table-updater primes Jobs from")
     release_repo: str | None = Field(None, description="openshift/release checkout to generate job names from")
     releases: str | None = Field(None, description="comma-separated releases known to the Job Primer (default 4.8…5.x)")

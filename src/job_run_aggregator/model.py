@@ -121,6 +121,8 @@ class RunSummary:
     failed: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    bigquery_jobs: int | None = None  # BigQuery jobs (loads, MERGEs, queries) the upload started; None elsewhere
+
 
 
 # ---- value types --------------------------------------------------------------------------------------------------

@@ -1,10 +1,17 @@
-"""A fault-injecting HTTP/1.1 proxy on 127.0.0.1 for tests: between a client and a real server (fake-gcs-server).
+"""A fault-injecting HTTP/1.1 proxy on 127.0.0.1 for tests: between a client and a real server (fake-gcs-server,
+bqemulator).
 
 Each request is forwarded whole, then answered as-is or with a fault: an error status (429/500/503), a reset
 connection (RST, no answer), a body cut short under a correct Content-Length, a body cut short under a matching
-wrong Content-Length, or a delay. Whether and how the n-th request for a given method+URL fails is a pure function
-of (seed, method, URL, n), so a run's fault schedule does not depend on thread timing; `streak` caps the faults in a
-row for one method+URL (after that many, it is answered as-is).
+wrong Content-Length, or a delay. Network faults (issue 23): a stall (the request is accepted and never answered,
+until the client hangs up), a slow body (headers at once, then the body at `slow_rate` bytes/s). BigQuery's own
+refusals: `ratelimit` ("Exceeded rate limits: too many table update operations for this table", 403) and
+`concurrent` (a DML statement that lost to a concurrent update, 400). Whether and how the n-th request for a given
+method+URL fails is a pure function of (seed, method, URL, n), so a run's fault schedule does not depend on thread
+timing; `streak` caps the faults in a row for one method+URL (after that many, it is answered as-is); `match`
+limits faults to the requests it accepts (e.g. BigQuery job insertions). `dead` makes the whole endpoint stall or
+reset every request, `kill()` closes it (new connections are refused, open ones reset), as a killed server;
+`record` keeps every request's body (`bodies`).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import select
 import socket
 import struct
 import threading
@@ -24,6 +32,16 @@ from urllib.parse import urlsplit
 
 STATUS_FAULTS = {"429": 429, "500": 500, "503": 503}
 FAULT_KINDS = ("429", "500", "503", "reset", "cut", "short", "delay")
+NETWORK_KINDS = ("stall", "slow")
+# BigQuery's answers, as the REST API words them (google-cloud-bigquery maps them by status and reason).
+BIGQUERY_ERRORS = {
+    "ratelimit": (403, "rateLimitExceeded",
+                  ("Exceeded rate limits: too many table update operations for this table. For more information, "
+                   "see https://cloud.google.com/bigquery/docs/troubleshoot-quotas")),
+    "concurrent": (400, "invalidQuery",
+                   "Could not serialize access to table test-project:ds.JobRuns due to concurrent update"),
+}
+ALL_KINDS = FAULT_KINDS + NETWORK_KINDS + tuple(BIGQUERY_ERRORS)
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
               "content-length"}
 
@@ -47,14 +65,21 @@ class FaultProxy:
 
     def __init__(self, upstream: str, rate: float = 0.0, seed: int = 0, kinds: tuple[str, ...] = FAULT_KINDS,
                  delay: float = 0.2, streak: int | None = None, max_connections: int = 32,
-                 timeout: float = 30.0) -> None:
-        unknown = set(kinds) - set(FAULT_KINDS)
+                 timeout: float = 30.0, slow_rate: float = 2.0, stall_for: float = 600.0,
+                 match: Callable[[str, str], bool] | None = None, record: bool = False) -> None:
+        unknown = set(kinds) - set(ALL_KINDS)
         if unknown:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(FAULT_KINDS)}")
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(ALL_KINDS)}")
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.rate, self.seed, self.kinds, self.delay, self.timeout = rate, seed, kinds, delay, timeout
         self.streak = streak
+        self.slow_rate, self.stall_for, self.match = slow_rate, stall_for, match
+        self.dead: str | None = None  # "stall" or "reset": every request, from now on
+        self.record = record
+        self.bodies: list[tuple[str, str, bytes]] = []  # (method, URL, request body) when `record`
+        self.killed = False
+        self._stopping = threading.Event()
         self.injected: Counter[str] = Counter()
         self.log: list[tuple[str, str, str | None]] = []
         self.requests = 0
@@ -79,10 +104,28 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop(reset=False)
+
+    def kill(self) -> None:
+        """Stop as a killed server does: the port refuses new connections, open ones are reset."""
+        self.killed = True
+        self._stop(reset=True)
+
+    def _stop(self, reset: bool) -> None:
         assert self._server is not None and self._thread is not None
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
         self._server.shutdown()
         with self._lock:
             for sock in list(self._open):  # idle keep-alive connections: end them now, not at their timeout
+                if reset:
+                    # close() alone would wait for the handler's file objects; shutdown ends the connection now
+                    # and linger 0 makes the final close an RST, as a killed process's sockets.
+                    try:
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    except OSError:
+                        pass
                 _close(sock, reset=False)
         self._server.server_close()
         self._thread.join(10)
@@ -95,6 +138,8 @@ class FaultProxy:
             n = self._seen[(method, url)]
             self._seen[(method, url)] += 1
             fault = fault_for(self.seed, self.rate, self.kinds, method, url, n)
+            if self.match is not None and not self.match(method, url):
+                fault = None
             if self.streak is not None:
                 run = self._streaks[(method, url)]
                 fault = fault if run < self.streak else None
@@ -161,12 +206,24 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._send(501, [("Content-Type", "text/plain")], b"chunked request bodies are not supported")
                 return
             number, fault = proxy._next(self.command, self.path)
+            if proxy.record:
+                with proxy._lock:
+                    proxy.bodies.append((self.command, self.path, body))
             if proxy.on_request is not None:
                 proxy.on_request(number)
-            if fault == "reset" or fault in STATUS_FAULTS:
+            if proxy.dead is not None:
+                fault = proxy.dead
+            if fault in ("reset", "stall") or fault in STATUS_FAULTS or fault in BIGQUERY_ERRORS:
                 proxy._count(self.command, self.path, fault)
                 if fault == "reset":
                     self._reset()
+                elif fault == "stall":
+                    self._stall()
+                elif fault in BIGQUERY_ERRORS:
+                    code, reason, message = BIGQUERY_ERRORS[fault]
+                    error = {"error": {"code": code, "message": message, "status": "INVALID_ARGUMENT",
+                                       "errors": [{"reason": reason, "domain": "global", "message": message}]}}
+                    self._send(code, [("Content-Type", "application/json")], json.dumps(error).encode())
                 else:
                     error = {"error": {"code": STATUS_FAULTS[fault], "message": "injected fault", "errors": []}}
                     self._send(STATUS_FAULTS[fault], [("Content-Type", "application/json")],
@@ -180,7 +237,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     proxy.upstream_down += 1
                 self._reset()
                 return
-            if fault in ("cut", "short") and len(payload) < 2:
+            if fault in ("cut", "short", "slow") and len(payload) < 2:
                 fault = "delay"  # nothing to cut from an empty body
             proxy._count(self.command, self.path, fault)
             if fault == "delay":
@@ -191,6 +248,9 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             elif fault == "short":  # a wrong (smaller) length, and exactly that many bytes
                 self._send(status, headers, payload[: len(payload) // 2])
                 self.close_connection = True
+            elif fault == "slow":  # the true length at once, then the body at slow_rate bytes per second
+                self._send(status, headers, b"", length=len(payload))
+                self._trickle(payload)
             else:
                 self._send(status, headers, payload)
 
@@ -224,6 +284,33 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 super().finish()
             except (OSError, ValueError):  # the connection was reset on purpose
                 pass
+
+        def _stall(self) -> None:
+            """Hold the request unanswered until the client hangs up (or `stall_for` passes, or the proxy stops)."""
+            end = time.monotonic() + proxy.stall_for
+            while time.monotonic() < end and not proxy._stopping.is_set():
+                ready, _, _ = select.select([self.connection], [], [], 0.1)
+                if ready:
+                    try:
+                        if not self.connection.recv(1, socket.MSG_PEEK):
+                            break  # the client hung up
+                    except OSError:
+                        break
+                    time.sleep(0.1)
+            self.close_connection = True
+
+        def _trickle(self, payload: bytes) -> None:
+            step = max(1, int(proxy.slow_rate / 10))
+            try:
+                for i in range(0, len(payload), step):
+                    if proxy._stopping.is_set():
+                        break
+                    self.wfile.write(payload[i : i + step])
+                    self.wfile.flush()
+                    time.sleep(step / proxy.slow_rate)
+            except OSError:
+                pass  # the client gave up on it
+            self.close_connection = True
 
         def _reset(self) -> None:
             _close(self.connection, reset=True)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from job_run_aggregator import retry
+from job_run_aggregator import network, retry
 from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
 from job_run_aggregator.config import Settings, load_settings
 from job_run_aggregator.errors import JraError, one_line
@@ -85,7 +85,7 @@ class Context:
             s = self.settings
             self._warehouse = open_warehouse(
                 s.warehouse, s.google_service_account_credential_file, read_only=read_only,
-                maximum_bytes_billed=s.maximum_bytes_billed,
+                maximum_bytes_billed=s.maximum_bytes_billed, job_timeout=s.bigquery_job_timeout,
             )
         return self._warehouse
 
@@ -141,7 +141,11 @@ def main(
         lock_timeout=lock_timeout,
         maximum_bytes_billed=maximum_bytes_billed,
     )
-    retry.configure(settings.retry_attempts, settings.retry_base_delay, settings.retry_max_delay)
+    retry.configure(settings.retry_attempts, settings.retry_base_delay, settings.retry_max_delay,
+                    settings.retry_deadline)
+    network.configure(connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
+                      deadline=settings.request_deadline, min_rate=settings.min_transfer_rate,
+                      warn_after=settings.slow_request_warning)
     logging.basicConfig(
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         stream=sys.stderr,

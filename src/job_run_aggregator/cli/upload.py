@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 
+from job_run_aggregator.errors import TransientError
+from job_run_aggregator.retry import time_budget
 from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
 from job_run_aggregator.cli.main import Context, app, ctx_of, stderr, stdout
 from job_run_aggregator.cli.options import JOB, JSON, OUTPUT_DIR_HELP, parse_duration_option, print_json, utc
@@ -24,6 +26,7 @@ LOOKBACK_OPT = typer.Option(
     None, "--lookback", help="Re-check runs started this long before the newest loaded one (default 24h)."
 )
 WORKERS_OPT = typer.Option(None, "--workers", help="Concurrent object reads (default 8).")
+JSON_OPT = typer.Option(False, "--json", help="Also print the summary as one JSON object on stdout.")
 
 
 def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] | None, since: str | None,
@@ -31,17 +34,26 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
     """Build the objects, hold the writers' lock, upload, print the summary; exit non-zero if a run failed."""
     s = c.settings
     bucket, wh = c.bucket(), c.warehouse()
+    jobs_before = getattr(wh, "jobs_run", None)  # BigQuery counts the jobs it starts
 
     def emit(table: str, row: dict[str, Any]) -> None:
         stdout.out(json.dumps({"table": table, "row": row}, default=str))
 
-    with steps.writer_lock(wh, label, s.lock_timeout, s.dry_run), upload_progress(label) as progress:
-        summary = upload(
-            bucket, wh, kinds, job_patterns=jobs or (), since=since,
-            lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
-            workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=progress,
-            batch=BatchLimits(s.batch_rows, s.batch_runs),
-        )
+    committed = CommittedSoFar()
+    try:
+        with steps.writer_lock(wh, label, s.lock_timeout, s.dry_run), upload_progress(label) as progress, \
+                time_budget(s.upload_deadline, label):
+            summary = upload(
+                bucket, wh, kinds, job_patterns=jobs or (), since=since,
+                lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
+                workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=committed.watch(progress),
+                batch=BatchLimits(s.batch_rows, s.batch_runs),
+            )
+    except TransientError as exc:
+        # The one error line says what is safe: committed runs stay loaded, the next upload resumes after them.
+        raise TransientError(f"{exc}; {committed.describe()}") from exc
+    if jobs_before is not None:
+        summary.bigquery_jobs = getattr(wh, "jobs_run", jobs_before) - jobs_before
     print_summary(label, summary, s.dry_run)
     if as_json:
         print_json({"command": label, "dry_run": s.dry_run, **summary_json(summary)})
@@ -58,6 +70,30 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
 
 def print_summary(label: str, s: RunSummary, dry_run: bool = False) -> None:
     stderr.print(f"{label}: {steps.describe_upload(s, dry_run)}", markup=False)
+
+
+class CommittedSoFar:
+    """Remembers the summary the progress callbacks saw: what was committed when an upload stops on an error."""
+
+    def __init__(self) -> None:
+        self.summary: RunSummary | None = None
+        self.jobs_done = 0
+
+    def watch(self, progress: Progress) -> Progress:
+        def advance(job: str, summary: RunSummary) -> None:
+            self.summary, self.jobs_done = summary, self.jobs_done + 1
+            progress.advance(job, summary)
+
+        return Progress(progress.start, advance)
+
+    def describe(self) -> str:
+        s = self.summary
+        if s is None or not s.loaded:
+            return ("no run was committed before it, nothing partial; re-run when the service is back, "
+                    "or let the next scheduled upload do it")
+        rows = sum(s.rows.values())
+        return (f"{s.loaded} run(s) of {self.jobs_done} job(s) ({rows} rows) were committed before it and stay "
+                "loaded, nothing partial; re-run when the service is back, or let the next scheduled upload resume")
 
 
 @app.command("upload-all")

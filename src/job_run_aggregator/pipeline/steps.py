@@ -91,7 +91,8 @@ def describe_upload(summary: RunSummary, dry_run: bool = False) -> str:
     verb = "would load" if dry_run else "loaded"
     return (f"jobs {summary.jobs}, runs seen {summary.seen}, {verb} {summary.loaded}, already loaded "
             f"{summary.skipped}, unfinished {summary.unfinished}, failed {summary.failed}; rows {verb}: {rows}; "
-            f"problems {len(summary.problems)}")
+            f"problems {len(summary.problems)}"
+            + (f"; BigQuery jobs {summary.bigquery_jobs}" if summary.bigquery_jobs is not None else ""))
 
 
 def upload_error(summary: RunSummary) -> InputError | None:

@@ -154,15 +154,18 @@ def open_warehouse(
     credentials_file: str | None = None,
     read_only: bool = False,
     maximum_bytes_billed: int | None = None,
+    job_timeout: float | None = None,
     **options: Any,
 ) -> Warehouse:
     """Open the warehouse a URL names (one dict maps scheme → opener).
 
-    `read_only` and `maximum_bytes_billed` may be given for any URL: each engine uses the ones it has (DuckDB
-    opens the file read-only, BigQuery caps the bytes a query bills) and ignores the other, so callers never ask
-    which engine they got.
+    `read_only`, `maximum_bytes_billed` and `job_timeout` may be given for any URL: each engine uses the ones it
+    has (DuckDB opens the file read-only, BigQuery caps the bytes a query bills and the seconds a job may take) and
+    ignores the others, so callers never ask which engine they got.
     """
     scheme, rest = parse_warehouse_url(url)
+    if scheme == "bigquery" and job_timeout:
+        options["job_timeout"] = job_timeout
     return _OPENERS[scheme](rest, credentials_file, read_only, maximum_bytes_billed, **options)
 
 

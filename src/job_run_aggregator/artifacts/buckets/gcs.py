@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from job_run_aggregator import network
 from job_run_aggregator.artifacts.parse.document import MAX_ARTIFACT_BYTES, render_limit
 from job_run_aggregator.errors import ConfigError, InputError, JraError, ObjectMissing, TransientError
 from job_run_aggregator.retry import retry_call
@@ -56,6 +57,13 @@ class GCSBucket:
         self.name = bucket
         self.url = f"gs://{bucket}"
         self.client = client or _make_client(anonymous, credentials_file)
+        # Every request gets connect/read timeouts and a size-aware deadline (network.py): the client's own
+        # 60 s read timeout restarts with each byte, so a slow body could hold a run for as long as it lasts.
+        network.bound_session(self.client._http)
+        # google-cloud-storage >= 3.x fetches bucket metadata in a background thread for its own telemetry, with
+        # its default retry (120 s); nothing here needs it, so no request leaves outside our retry budget.
+        if getattr(self.client, "_bucket_metadata_cache", None) is not None:
+            self.client._bucket_metadata_cache = None
         self.bucket = self.client.bucket(bucket)
         self.max_bytes = MAX_ARTIFACT_BYTES
         # Sizes from the last listings: an object over the cap is refused before its download starts.
@@ -67,13 +75,14 @@ class GCSBucket:
         # 120 s per call behind our backs and resume cut downloads with range requests whose checksum is never
         # verified. One layer, ours, with a known budget (retry.DEFAULT_ATTEMPTS), re-reads whole objects.
         def attempt() -> T:
-            try:
-                return fn()
-            except Exception as exc:
-                mapped = translate_error(exc, what)
-                if mapped is None:
-                    raise
-                raise mapped from exc
+            with network.operation(what) as op:
+                try:
+                    return fn()
+                except Exception as exc:
+                    mapped = op.check(exc) or translate_error(exc, what)
+                    if mapped is None:
+                        raise
+                    raise mapped from exc
 
         return retry_call(attempt, what=what)
 
