@@ -16,7 +16,7 @@ from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KIN
 from job_run_aggregator.cli.main import Context, app, ctx_of, stderr, stdout
 from job_run_aggregator.cli.options import JOB, JSON, OUTPUT_DIR_HELP, parse_duration_option, print_json, utc
 from job_run_aggregator.cli.progress import upload_progress
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits, upload
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits, Progress, upload
 from job_run_aggregator.model import RunSummary
 from job_run_aggregator.pipeline import steps
 
