@@ -64,8 +64,10 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
 
 
 def summary_json(summary: RunSummary) -> dict[str, Any]:
-    """An upload's counts as JSON (the `--json` summary of every uploading command)."""
-    return asdict(summary)
+    """An upload's counts as JSON (the `--json` summary of every uploading command); tables in name order."""
+    counts = asdict(summary)
+    counts["rows"] = dict(sorted(summary.rows.items()))
+    return counts
 
 
 def print_summary(label: str, s: RunSummary, dry_run: bool = False) -> None:
