@@ -29,7 +29,8 @@ from job_run_aggregator.warehouse.schema import TABLES
 
 pytestmark = pytest.mark.emulator
 
-FAST = {"JRA_RETRY_BASE_DELAY": "0.01", "JRA_RETRY_MAX_DELAY": "0.05"}
+# Batches of 10 runs (39 runs: 4 commits), so a fault can land between two commits of one upload.
+FAST = {"JRA_RETRY_BASE_DELAY": "0.01", "JRA_RETRY_MAX_DELAY": "0.05", "JRA_BATCH_RUNS": "10"}
 SUMMARY = re.compile(r"upload-all: jobs \d+, runs seen \d+, loaded (\d+), .* failed (\d+); rows loaded: (.*); "
                      r"problems \d+; BigQuery jobs (\d+)")
 ERROR_TAIL = (r"; (no run was committed before it|\d+ run\(s\) of \d+ job\(s\) \(\d+ rows\) were committed before it "
@@ -163,7 +164,7 @@ def test_a_killed_bigquery_fails_within_budget_says_what_was_committed_and_a_rer
     tables, _, clean_requests = clean
     with FaultProxy(bigquery_emulator) as proxy:
         # As the emulator being killed mid-upload: new connections refused, open ones reset.
-        proxy.on_request = lambda n: threading.Thread(target=proxy.kill).start() if n == clean_requests // 2 else None
+        proxy.on_request = lambda n: threading.Thread(target=proxy.kill).start() if n == clean_requests * 3 // 4 else None
         began = time.monotonic()
         # Unbounded (the client's own retry: 10 minutes per call), this outlives the 120 s limit.
         done = upload(url, proxy.url, bucket[0], timeout=120)
@@ -178,7 +179,7 @@ def test_a_killed_bigquery_fails_within_budget_says_what_was_committed_and_a_rer
     assert committed and int(committed.group(1)) > 0, line
     partial = dump(url)
     assert 0 < len(partial["JobRuns"]) < len(tables["JobRuns"])
-    print(f"killed at request {clean_requests // 2} of {clean_requests}: exit 75 after {seconds:.1f} s; {line}")
+    print(f"killed at request {clean_requests * 3 // 4} of {clean_requests}: exit 75 after {seconds:.1f} s; {line}")
     rerun = upload(url, bigquery_emulator, bucket[0])
     assert rerun.returncode == 0, rerun.stderr
     assert dump(url) == tables
