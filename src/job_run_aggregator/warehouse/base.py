@@ -18,12 +18,9 @@ class Capabilities:
     """What an engine can do, declared as data on its class (dlt style); code outside warehouse/ reads these,
     never the engine's name."""
 
-    # PERCENTILE_CONT usable as an aggregate (GROUP BY), not only as an analytic function.
+    # The grouped percentile SQL (history/percentiles.py) is valid and faster here: PERCENTILE_CONT usable as an
+    # aggregate over a list of fractions, CTEs that can be MATERIALIZED.
     percentile_aggregate: bool = False
-    # Keys are enforced with indexes, so tables with `indexed_key=False` are stored without them.
-    key_indexes: bool = False
-    # Several tables' rows commit in one transaction (else: marker tables last, MERGE keeps re-loads single).
-    multi_table_transactions: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +52,8 @@ class Warehouse(Protocol):
         """Insert rows of several tables, skipping rows already loaded; return inserted counts.
 
         Rows of a table with `loaded_by` are skipped when their run's marker row is already loaded (give a run's
-        data rows and its marker row in one batch); other tables skip rows whose natural key exists. Atomic where
-        `capabilities.multi_table_transactions`; elsewhere marker tables go last and re-loads stay single.
+        data rows and its marker row in one batch); other tables skip rows whose natural key exists. DuckDB: one
+        transaction. BigQuery: a MERGE per table, marker tables last, so a re-load after a crash stays single.
         """
         ...
 

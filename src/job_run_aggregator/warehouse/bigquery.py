@@ -98,7 +98,7 @@ class BigQueryWarehouse(WarehouseBase):
     """The distributed warehouse. Construct with `client=` to reach an emulator in tests."""
 
     dialect = "bigquery"
-    capabilities = Capabilities()  # PERCENTILE_CONT is analytic only; no key indexes; no multi-table transaction
+    capabilities = Capabilities()  # PERCENTILE_CONT is analytic only (the real query's text)
 
     def __init__(
         self,

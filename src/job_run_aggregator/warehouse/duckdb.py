@@ -50,7 +50,7 @@ class DuckDBWarehouse(WarehouseBase):
     """DuckDB file warehouse. Connects lazily so that a waiting writer takes the lock before the file."""
 
     dialect = "duckdb"
-    capabilities = Capabilities(percentile_aggregate=True, key_indexes=True, multi_table_transactions=True)
+    capabilities = Capabilities(percentile_aggregate=True)
 
     def __init__(self, path: str | Path, read_only: bool = False, open_timeout: float = 30.0) -> None:
         super().__init__()
