@@ -22,9 +22,6 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 @pytest.mark.emulator
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="needs the cycle's rows committed in batches across jobs (issue 21, the batching loader); "
-                          "with one commit per job each job with new runs costs 2 BigQuery jobs per table")
 def test_100_jobs_with_2_new_runs_each_cost_at_most_3_bigquery_jobs_per_table_plus_5(bigquery_emulator, tmp_path):
     bucket, names = tmp_path / "bucket", tmp_path / "jobs.txt"
     sample = generate_sample_data(bucket, jobs=100, days=1, seed=5, now=NOW, runs_per_day=(2, 2))

@@ -86,7 +86,7 @@ class CommittedSoFar:
             self.summary, self.jobs_done = summary, self.jobs_done + 1
             progress.advance(job, summary)
 
-        return Progress(progress.start, advance)
+        return Progress(progress.start, advance, progress.stopping)
 
     def describe(self) -> str:
         s = self.summary
