@@ -22,12 +22,13 @@ class CliProcess:
     """One `python -m job_run_aggregator …` process; stderr is read line by line."""
 
     args: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)  # JRA_* settings for this process (others are not inherited)
     proc: subprocess.Popen = field(init=False)
     stderr: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The emulator hosts pass on: the BigQuery runs reach the session's bqemulator through them.
-        self.proc = start_cli(*self.args, env=cli_env(inherit_servers=True))
+        self.proc = start_cli(*self.args, env=cli_env(inherit_servers=True, **self.env))
 
     @property
     def pid(self) -> int:
@@ -63,9 +64,9 @@ class CliProcess:
         return out
 
 
-def upload_all(warehouse_url: str, bucket: Path, *extra: str) -> CliProcess:
-    """Start `upload-all`; global options in `extra` come first (e.g. --lock-timeout 1)."""
-    return CliProcess(("--warehouse", warehouse_url, "--bucket", str(bucket), *extra, "upload-all"))
+def upload_all(warehouse_url: str, bucket: Path, *extra: str, env: dict[str, str] | None = None) -> CliProcess:
+    """Start `upload-all`; global options in `extra` come first (e.g. --lock-timeout 1); `env`: JRA_* settings."""
+    return CliProcess(("--warehouse", warehouse_url, "--bucket", str(bucket), *extra, "upload-all"), env or {})
 
 
 def run_cli(*args: str, timeout: float = 300) -> CliProcess:

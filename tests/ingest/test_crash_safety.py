@@ -21,12 +21,12 @@ EVERY_COLUMN = ("DetectedAt",)  # LoadProblems.DetectedAt is a wall-clock time; 
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_then_rerun_equals_one_clean_run(tmp_path, prepared, monkeypatch):
+def test_sigkill_at_random_points_then_rerun_equals_one_clean_run(tmp_path, prepared):
     bucket, template = prepared
     # Small batches (~7 commits of ~10,000 rows) so that kills land between commits, inside one, and while reading.
-    monkeypatch.setenv("JRA_BATCH_ROWS", "1500")
+    small_batches = {"JRA_BATCH_ROWS": "1500"}
     clean_url = copy_duckdb(template, tmp_path / "clean.duckdb")
-    clean = upload_all(clean_url, bucket)
+    clean = upload_all(clean_url, bucket, env=small_batches)
     clean.wait_for_upload_start()
     began = time.monotonic()
     assert clean.finish() == 0, clean.output
@@ -41,14 +41,14 @@ def test_sigkill_at_random_points_then_rerun_equals_one_clean_run(tmp_path, prep
         rng = random.Random(seed)
         url = copy_duckdb(template, tmp_path / f"trial{seed}.duckdb")
         for _ in range(rng.choice((1, 2))):
-            victim = upload_all(url, bucket)
+            victim = upload_all(url, bucket, env=small_batches)
             victim.wait_for_upload_start()
             time.sleep(rng.uniform(0, 1.1 * upload_seconds))
             victim.proc.send_signal(signal.SIGKILL)
             victim.finish()
             kills += 1
             partial_states.append(len(tables_at(url, EVERY_COLUMN)["JobRuns"]))
-        rerun = upload_all(url, bucket)
+        rerun = upload_all(url, bucket, env=small_batches)
         assert rerun.finish() == 0, rerun.output
 
         assert tables_at(url, EVERY_COLUMN) == expected, f"trial {seed}"
