@@ -10,7 +10,7 @@ import typer
 
 from job_run_aggregator.cli.history import utc
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
-from job_run_aggregator.durations import parse_duration_option
+from job_run_aggregator.cli.options import parse_duration_option
 
 
 @app.command("backtest")

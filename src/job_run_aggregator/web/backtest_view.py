@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from job_run_aggregator.backtest import DEFAULT_RULES, BacktestSpec, backtest, parse_plant
-from job_run_aggregator.durations import parse_duration_option
+from job_run_aggregator.cli.options import parse_duration_option
 from job_run_aggregator.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
