@@ -77,6 +77,11 @@ def test_current_numbers_equal_a_hand_count_of_check_run(tmp_path: Path) -> None
                    "--days", "14", "--min-job-runs", "20", "--out", str(calibration))
     assert exported.exit_code == 0, exported.output
     assert any(row["Allowance"] is not None for row in json.loads(calibration.read_text()))
+    assert {row["StepSeconds"] for row in json.loads(calibration.read_text())} == {"30"}
+    negative = run("--warehouse", url, "export-calibration", "--target", "0.05", "--seconds", "-1", "--now",
+                   start.isoformat())
+    assert negative.exit_code == 2
+    assert "export-calibration --seconds -1: must be a positive number of seconds" in negative.output
     for rules in ("current", "2022", "calibrated:0.05"):
         extra = ("--calibration", str(calibration)) if rules.startswith("calibrated") else ()
         counts = {"pass": 0, "fail": 0, "flake": 0, "skip": 0}

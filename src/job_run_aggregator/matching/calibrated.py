@@ -1,18 +1,27 @@
-"""`calibrated:TARGET`: allowances with a stated false-failure rate, from each cell's own history (issue 22).
+"""`calibrated:TARGET[:SECONDS]`: allowances with a stated false-failure rate, from the cells' own history (issue 22).
 
 Origin's allowance is max(P99 + 5 s, 1.2 × P99). A P99 over ~100 runs is close to the sample maximum, so how often
-a healthy run fails depends on the cell's noise. Here the allowance is an upper order statistic of the cell's runs
-instead: a distribution-free tolerance bound. For n exchangeable history runs, a new healthy run exceeds the
-k-th largest value with probability at most k / (n + 1), with equality for continuous data and less with ties. So
-k = floor(TARGET × (n + 1)) gives an expected false-failure rate of at most TARGET, whatever the distribution.
-This needs no fitted tail, which a heavy, multi-modal disruption tail would break.
+a healthy run fails depends on the cell's noise. Here each cell's allowance is one of its largest values, chosen
+under one pooled budget (pooled_allowances):
+
+- A cell's candidates are its largest values. For n exchangeable history runs, a new healthy run exceeds the
+  value A with probability (#{x > A} + 1) / (n + 1) (k / (n + 1) for the k-th largest, without ties; fewer with
+  ties), whatever the distribution: no fitted tail, which a heavy, multi-modal disruption tail would break.
+  A run with a step of SECONDS (default 30) exceeds A with the share of history runs with x + SECONDS > A.
+- The budget is overall: the run-weighted expected false-failure rate over all cells is at most TARGET. The
+  greedy spends it where it buys the most detection of a SECONDS step per false failure: a quiet cell that sees
+  every step at its maximum gets its maximum (rate 1 / (n + 1)); a heavy-tailed cell gets more. A per-cell cap
+  (CELL_CAP × TARGET, 3 %) keeps one cell from being sacrificed. Budget that buys no detection stays unspent, so
+  the measured rate can sit below TARGET.
 
 Origin's fallbacks stay: the match walks the `current` preset's chain (previous release only, ≥ 100 runs), and
-a cell with too few runs for the target (k < 1, i.e. n + 1 < 1 / TARGET) gets `current`'s allowance.
+a cell with too few runs for the target (floor(TARGET × (n + 1)) < 1) gets `current`'s allowance and no budget.
 
 The cell's runs are those of the last TAIL_DAYS (12 weeks) rather than the export's 21 days (see TAIL_DAYS).
-The cell of the order statistic is the percentile partition of the export (name, Release, FromRelease, Platform,
-Network, Topology; not Architecture, as the real query), so a calibrated cell holds the same runs as its P99.
+The cell is the percentile partition of the export (name, Release, FromRelease, Platform, Network, Topology; not
+Architecture, as the real query), so a calibrated cell holds the same runs as its P99. A cell keeps its TAIL_DEPTH
+largest values; for a bigger cell, runs below them count as not detected (its detection is then underestimated,
+never its rate).
 """
 
 from __future__ import annotations
