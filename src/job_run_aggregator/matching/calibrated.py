@@ -149,7 +149,7 @@ def cell_candidates(tail: Tail, target: Fraction, seconds: Fraction, cap: int = 
     n, values = tail.runs, tail.largest
     if rank_from_top(n, target) < 1 or not values:
         return []
-    ascending = [Fraction(v) for v in reversed(values)]
+    ascending = values[::-1]  # floats; compared with exact Fractions below
     limit = cap * target
     out: list[Candidate] = []
     previous: float | None = None
@@ -223,12 +223,12 @@ def pooled_allowances(
 def rates_at(tail: Tail, allowance: float, seconds: Fraction = DEFAULT_STEP_SECONDS) -> Candidate:
     """A cell's expected false-failure rate and detection of a step of `seconds` at `allowance` (see
     cell_candidates; values below the kept ones count as not detected)."""
-    ascending = [Fraction(v) for v in reversed(tail.largest)]
+    ascending = tail.largest[::-1]
     return _rates(ascending, tail.runs, allowance, seconds)
 
 
-def _rates(ascending: Sequence[Fraction], runs: int, allowance: float, seconds: Fraction) -> Candidate:
-    above = len(ascending) - bisect.bisect_right(ascending, Fraction(allowance))
+def _rates(ascending: Sequence[float], runs: int, allowance: float, seconds: Fraction) -> Candidate:
+    above = len(ascending) - bisect.bisect_right(ascending, allowance)
     floor = Fraction(allowance) - seconds
     detected = runs if floor < 0 else len(ascending) - bisect.bisect_right(ascending, floor)
     return Candidate(allowance, Fraction(above + 1, runs + 1), Fraction(detected, runs))
@@ -263,7 +263,8 @@ class Tail:
 
 
 def tail_sql(q: HistoryQuery) -> str:
-    """BigQuery-dialect SQL: each cell's largest @depth values and run count over the window of `q`.
+    """BigQuery-dialect SQL: each cell's run count and largest @depth values (largest first, joined by commas: one
+    row a cell) over the window of `q`.
 
     The runs are the export's (same join, same window, same summing of an alert's namespaces and levels); the
     cells are its percentile partitions. Parameters: @start, @end, @depth (and @alert_names, @release as in the
@@ -299,10 +300,11 @@ def tail_sql(q: HistoryQuery) -> str:
     COUNT(*) OVER (PARTITION BY {cols}) AS CellRuns
   FROM runs
 )
-SELECT {cols}, TailRank, Seconds, CellRuns
+SELECT {cols}, CellRuns, STRING_AGG(CAST(Seconds AS STRING), ',' ORDER BY TailRank) AS Largest
 FROM ranked
 WHERE TailRank <= @depth
-ORDER BY {cols}, TailRank"""
+GROUP BY {cols}, CellRuns
+ORDER BY {cols}"""
 
 
 def read_tails(
@@ -320,16 +322,16 @@ def read_tails(
 
 
 def tails_from_rows(rows: Iterable[Mapping[str, Any]], q: HistoryQuery) -> dict[CellKey, Tail]:
-    """Group tail_sql's rows (ordered by cell, then rank) into Tails."""
+    """tail_sql's rows (one per cell, its largest values joined by commas) as Tails."""
     # The cell key's order is cell_of's, whatever the order of the SQL's partition columns.
     columns = (q.name_column, "Release", "FromRelease", "Platform", "Network", "Topology")
     partition = (*columns, *(("Architecture",) if q.partition_by_architecture else ()))
-    grouped: dict[CellKey, tuple[int, list[float]]] = {}
+    out: dict[CellKey, Tail] = {}
     for row in rows:
         key = tuple(str(row[c]) for c in partition)
-        _, values = grouped.setdefault(key, (int(row["CellRuns"]), []))
-        values.append(float(row["Seconds"]))
-    return {key: Tail(runs, tuple(sorted(values, reverse=True))) for key, (runs, values) in grouped.items()}
+        values = (float(v) for v in str(row["Largest"]).split(","))
+        out[key] = Tail(int(row["CellRuns"]), tuple(sorted(values, reverse=True)))
+    return out
 
 
 def cell_of(key: DataKey, by_architecture: bool = False) -> CellKey:
