@@ -77,6 +77,11 @@ def test_current_numbers_equal_a_hand_count_of_check_run(tmp_path: Path) -> None
                    "--days", "14", "--min-job-runs", "20", "--out", str(calibration))
     assert exported.exit_code == 0, exported.output
     assert any(row["Allowance"] is not None for row in json.loads(calibration.read_text()))
+    assert {row["StepSeconds"] for row in json.loads(calibration.read_text())} == {"30"}
+    negative = run("--warehouse", url, "export-calibration", "--target", "0.05", "--seconds", "-1", "--now",
+                   start.isoformat())
+    assert negative.exit_code == 2
+    assert "export-calibration --seconds -1: must be a positive number of seconds" in negative.output
     for rules in ("current", "2022", "calibrated:0.05"):
         extra = ("--calibration", str(calibration)) if rules.startswith("calibrated") else ()
         counts = {"pass": 0, "fail": 0, "flake": 0, "skip": 0}
@@ -132,8 +137,10 @@ def test_calibrated_meets_its_false_failure_target_on_unplanted_data(quarter: st
     report = by_name(backtest_json(quarter, "--rules", "current,calibrated:0.01,calibrated:0.05"))
     one = report["calibrated:0.01"]
     assert one["Unplanted"] > 5000 and one["Planted"] == 0
-    assert one["FalseFailureRateCI"][0] <= 0.01  # not significantly above its target …
-    assert one["FalseFailureRate"] > 0.002  # … and not a rule that never fails
+    # Measured 0.64 % [0.50, 0.82]: at most its target (the pooled budget spends only false failures that buy
+    # detection, so it leaves some of it unspent on this data), and not a rule that never fails.
+    assert one["FalseFailureRateCI"][0] <= 0.01 and one["FalseFailureRate"] <= 0.01
+    assert one["FalseFailureRate"] > 0.002
     five = report["calibrated:0.05"]
     assert five["FalseFailureRateCI"][0] <= 0.05 and five["FalseFailureRate"] > one["FalseFailureRate"]
     assert one["Skipped"] == report["current"]["Skipped"]  # the same matches: only the allowance differs
@@ -145,15 +152,17 @@ def test_planted_steps_are_detected(quarter: str) -> None:
                                    "--seed", "4"))
     current, one, two = report["current"], report["calibrated:0.01"], report["calibrated:0.02"]
     assert current["Planted"] == one["Planted"] == two["Planted"] > 300  # the same pairs under every rule set
-    # On this data today's rules fail 1.1-1.4 % of healthy runs in the heavy-tailed upgrade variants (and 0 % in
-    # the quiet ones), which buys them detection there; calibrated:0.01 holds every cell to 1 %, and its detection
-    # is not significantly different (the intervals overlap). At 2 % it detects more than today's rules.
-    assert one["DetectionRateCI"][1] >= current["DetectionRateCI"][0]
-    assert one["DetectionRate"] > 0.75
-    assert two["Detected"] >= current["Detected"]
-    assert two["FalseFailureRateCI"][0] <= 0.02
+    # The criterion: calibrated:0.01 detects at least as many +30 s steps as today's rules (measured: 95.1 %
+    # vs 86.8 %; seeds 1, 2, 3, 5, 6 give 93.6-95.7 % vs 85.2-88.2 %), at a false-failure rate within its 1 %.
+    # Today's rules fail 1.1-1.5 % of healthy runs in the heavy-tailed upgrade variants and 0 % in the quiet ones;
+    # the pooled budget spends where a step is hard to see too, but on the steps it can buy, capped at 3 %.
+    assert one["Detected"] >= current["Detected"] and one["DetectionRate"] >= current["DetectionRate"]
+    assert one["FalseFailureRateCI"][0] <= 0.01 and one["FalseFailureRate"] <= 0.01
+    assert two["Detected"] >= one["Detected"] and two["FalseFailureRateCI"][0] <= 0.02
     variants = {v["Variant"]: v for v in current["ByVariant"]}
     assert max(v["FalseFailureRate"] for v in variants.values()) > 0.01  # what the per-variant breakdown shows
+    capped = {v["Variant"]: v for v in one["ByVariant"]}
+    assert max(v["FalseFailureRate"] for v in capped.values()) <= 0.03 + 0.01  # the per-cell cap, plus noise
 
 
 @pytest.mark.slow

@@ -9,7 +9,17 @@ import pytest
 
 from job_run_aggregator.backtest import BacktestSpec, Tally, is_planted, parse_plant, wilson_interval
 from job_run_aggregator.errors import ConfigError
-from job_run_aggregator.matching.calibrated import calibrated_allowance, parse_target, rank_from_top
+from job_run_aggregator.matching.calibrated import (
+    Tail,
+    cell_candidates,
+    expected_rates,
+    parse_target,
+    pooled_allowances,
+    rank_from_top,
+    rates_at,
+    step_seconds_of,
+    target_of,
+)
 from job_run_aggregator.matching.presets import preset_for
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -82,19 +92,89 @@ LARGEST = (54.0, 47.0, 47.0, 30.0, 22.0, 22.0, 19.0)
 
 
 @pytest.mark.parametrize(
-    ("runs", "target", "allowance"),
+    ("runs", "largest", "expected"),
     [
-        pytest.param(98, "0.01", None, id="too-few-runs-no-allowance"),
-        pytest.param(99, "0.01", 54.0, id="k1-exact-is-the-maximum"),
-        pytest.param(149, "0.01", 50.5, id="k1-half-way-to-the-second"),
-        pytest.param(399, "0.01", 30.0, id="k4-exact"),
-        pytest.param(489, "0.01", 22.8, id="k4.9-interpolated"),
-        pytest.param(1999, "0.01", 19.0, id="fewer-kept-than-needed-uses-the-smallest-kept"),
+        pytest.param(98, LARGEST, [], id="too-few-runs-no-candidate"),
+        # 54: nothing above, rate 1/100; 54 - 30 = 24 and 4 kept values exceed it. 47: one above (ties count
+        # once), rate 2/100; all 7 kept exceed 17 (a lower bound: 92 runs are not kept). 30 would be 4/100 > 3 %.
+        pytest.param(99, LARGEST, [(54.0, Fraction(1, 100), Fraction(4, 99)), (47.0, Fraction(2, 100), Fraction(7, 99))],
+                     id="up-to-the-cap-ties-once"),
+        pytest.param(99, (5.0, 3.0), [(5.0, Fraction(1, 100), Fraction(1)), (3.0, Fraction(2, 100), Fraction(1))],
+                     id="quiet-cell-every-step-seen"),
     ],
 )
-def test_calibrated_allowance(runs: int, target: str, allowance: float | None) -> None:
-    found = calibrated_allowance(LARGEST, runs, Fraction(target))
-    assert found == (None if allowance is None else pytest.approx(allowance))
+def test_cell_candidates(runs: int, largest: tuple[float, ...], expected: list) -> None:
+    found = cell_candidates(Tail(runs, largest), Fraction("0.01"), Fraction(30))
+    assert [(c.allowance, c.false_failure, c.detection) for c in found] == expected
+
+
+QUIET = Tail(299, (5.0, 3.0, 2.0))
+SPIKY = Tail(299, LARGEST)
+HEAVY = Tail(299, (100.0, 95.0, 90.0, 85.0, 80.0, 75.0, 70.0, 65.0, 60.0, 55.0, 50.0, 45.0))
+
+
+@pytest.mark.parametrize(
+    ("cells", "target", "cap", "expected"),
+    [
+        # Budget 0.01 × 598 = 5.98 runs; both start at their maximum (1/300 each, 1.99 runs); the quiet cell sees
+        # every +30 s step already, so the spiky one gets the rest: 47 (2/300), then 22 (5/300: 22 - 30 < 0, every
+        # stepped run exceeds it), which costs the last 3 × 299/300 runs exactly.
+        pytest.param({"q": QUIET, "s": SPIKY}, "0.01", 3, {"q": 5.0, "s": 22.0}, id="quiet-cell-funds-a-spiky-one"),
+        # At 0.005 the 2.99 runs pay for the maxima and one step (47); 22 (5/300) is above the cap (1.5 %) anyway.
+        pytest.param({"q": QUIET, "s": SPIKY}, "0.005", 3, {"q": 5.0, "s": 47.0}, id="half-the-budget-one-step"),
+        # Alone, the heavy cell has 0.01 × 299 runs: its maximum and two equal steps (3/300 = 1 %) fit.
+        pytest.param({"h": HEAVY}, "0.01", 3, {"h": 90.0}, id="alone-a-cell-gets-its-target"),
+        # Four quiet cells fund the heavy one up to 70 (7/300), where its detection stops rising.
+        pytest.param({"q1": QUIET, "q2": QUIET, "q3": QUIET, "q4": QUIET, "h": HEAVY}, "0.01", 3,
+                     {"q1": 5.0, "q2": 5.0, "q3": 5.0, "q4": 5.0, "h": 70.0}, id="pooled-beyond-the-target"),
+        # The same, with the cap at 1 × TARGET: the heavy cell stops at 3/300.
+        pytest.param({"q1": QUIET, "q2": QUIET, "q3": QUIET, "q4": QUIET, "h": HEAVY}, "0.01", 1,
+                     {"q1": 5.0, "q2": 5.0, "q3": 5.0, "q4": 5.0, "h": 90.0}, id="the-cap-holds"),
+        pytest.param({"small": Tail(98, LARGEST), "q": QUIET}, "0.01", 3, {"q": 5.0}, id="too-small-cell-gets-none"),
+        pytest.param({}, "0.01", 3, {}, id="no-cells"),
+    ],
+)
+def test_pooled_allowances(cells: dict, target: str, cap: int, expected: dict) -> None:
+    assert pooled_allowances(cells, Fraction(target), Fraction(30), cap) == expected
+
+
+def test_pooled_budget_holds_on_random_cells() -> None:
+    import random
+
+    rng = random.Random(22)
+    for _ in range(30):
+        cells = {}
+        for index in range(rng.randint(1, 12)):
+            runs = rng.randint(50, 900)
+            values = sorted((round(rng.expovariate(1 / rng.choice([1, 5, 20, 60])), 1) for _ in range(runs)),
+                            reverse=True)
+            cells[index] = Tail(runs, tuple(values[:rng.choice([8, 64, runs])]))
+        target = Fraction(rng.choice(["0.005", "0.01", "0.05"]))
+        pooled = pooled_allowances(cells, target)
+        assert pooled == pooled_allowances(dict(reversed(cells.items())), target)  # deterministic, order-free
+        assert set(pooled) == {i for i, t in cells.items() if rank_from_top(t.runs, target) >= 1}
+        false_failure, detection = expected_rates(cells, pooled)
+        assert false_failure <= target
+        for key, allowance in pooled.items():
+            strictest = cell_candidates(cells[key], target, Fraction(30))[0]
+            rate = rates_at(cells[key], allowance).false_failure
+            assert rate <= max(3 * target, strictest.false_failure)
+        # never worse than every cell at its own strictest candidate (the greedy only adds detection)
+        strict = {key: cell_candidates(cells[key], target, Fraction(30))[0].allowance for key in pooled}
+        assert detection >= expected_rates(cells, strict)[1]
+
+
+@pytest.mark.parametrize(("rules", "seconds"), [("calibrated:0.01", 30), ("calibrated:0.01:45", 45),
+                                                ("calibrated:0.01:2.5", Fraction(5, 2))])
+def test_step_seconds(rules: str, seconds: Fraction) -> None:
+    assert step_seconds_of(rules) == seconds and target_of(rules) == Fraction("0.01")
+    assert preset_for(rules).name == rules
+
+
+@pytest.mark.parametrize("text", ["0.01:x", "0.01:-5", "0.01:0", "0.01:"])
+def test_bad_step_seconds(text: str) -> None:
+    with pytest.raises(ConfigError, match=rf"--rules calibrated:{text}: SECONDS must"):
+        preset_for(f"calibrated:{text}")
 
 
 @pytest.mark.parametrize("text", ["0", "1", "1.5", "-0.1", "abc", ""])
@@ -155,7 +235,7 @@ def test_hostile_calibration_files_are_refused(document: bytes) -> None:
 
 
 def test_a_calibration_file_round_trips() -> None:
-    from job_run_aggregator.matching.calibrated import Tail, allowances_from_calibration, load_calibration
+    from job_run_aggregator.matching.calibrated import allowances_from_calibration, load_calibration
     from job_run_aggregator.matching.keys import DataKey, JobType
 
     document = (b'[{"BackendName": "b", "Release": "4.14", "FromRelease": "", "Platform": "aws", '
@@ -163,4 +243,7 @@ def test_a_calibration_file_round_trips() -> None:
                 b'"Allowance": 9.0, "Largest": [9, 12, 3]}]')
     key = DataKey("b", JobType("4.14", "", "aws", "amd64", "ovn", "ha"))
     assert load_calibration(document, "cal.json") == {key: Tail(199, (12.0, 9.0, 3.0))}
-    assert allowances_from_calibration(load_calibration(document, "c"), Fraction("0.01")) == {key: 9.0}
+    # 12 + 30 s exceeds every value already: the strictest allowance, 12, detects every +30 s step
+    assert allowances_from_calibration(load_calibration(document, "c"), Fraction("0.01")) == {key: 12.0}
+    # a +2 s step is seen only above 10: the budget of 1.99 runs buys the next value down, 9 (2/200)
+    assert allowances_from_calibration(load_calibration(document, "c"), Fraction("0.01"), Fraction(2)) == {key: 9.0}

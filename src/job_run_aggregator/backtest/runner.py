@@ -23,7 +23,13 @@ from job_run_aggregator.backtest.tally import RuleSetTally
 from job_run_aggregator.errors import ConfigError, InputError
 from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, HistoryQuery, historical_rows
 from job_run_aggregator.history.results_file import render_query_results
-from job_run_aggregator.matching.calibrated import allowances_for, is_calibrated, read_tails, target_of
+from job_run_aggregator.matching.calibrated import (
+    allowances_for,
+    is_calibrated,
+    read_tails,
+    step_seconds_of,
+    target_of,
+)
 from job_run_aggregator.matching.keys import ALERT, BACKEND, DataKey, JobType, job_type_for
 from job_run_aggregator.matching.matcher import HistoricalData, load_historical
 from job_run_aggregator.matching.presets import preset_for
@@ -171,7 +177,7 @@ def backtest(
         calibrated = [r for r in spec.rules if is_calibrated(r)]
         if calibrated:
             tails = read_tails(warehouse, q)
-            allowances = {r: allowances_for(data, tails, target_of(r)) for r in calibrated}
+            allowances = {r: allowances_for(data, tails, target_of(r), seconds=step_seconds_of(r)) for r in calibrated}
         observed, jobs = read_observed(warehouse, spec.data_type, start, end)
         unjudgeable = pairs = 0
         for run_id in sorted(observed):

@@ -11,6 +11,7 @@ import typer
 from job_run_aggregator.cli.history import utc
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 from job_run_aggregator.cli.options import parse_duration_option
+from job_run_aggregator.errors import ConfigError
 
 
 @app.command("backtest")
@@ -64,6 +65,8 @@ def backtest_cmd(
 def export_calibration_cmd(
     ctx: typer.Context,
     target: str = typer.Option("0.01", "--target", help="False-failure rate of the Allowance column."),
+    seconds: str = typer.Option("30", "--seconds",
+                                help="The step the Allowance column is tuned to detect (calibrated:TARGET:SECONDS)."),
     data_type: str = typer.Option("disruptions", "--data-type", help="disruptions or alerts."),
     now: datetime | None = typer.Option(None, "--now", help="End of the window, UTC (default: now)."),
     days: int | None = typer.Option(None, "--days", help="Window of the matched rows (default 21, alerts 7)."),
@@ -75,13 +78,17 @@ def export_calibration_cmd(
     Example: job-run-aggregator export-calibration --target 0.01 --output-file calibration.json && job-run-aggregator check-run --data backend_query_results.json --calibration calibration.json --rules calibrated:0.01 --run ./ci-artifacts/logs/<job>/<id>
     """
     from job_run_aggregator.history.percentiles import HistoryQuery
-    from job_run_aggregator.matching.calibrated import export_calibration, parse_target
+    from job_run_aggregator.matching.calibrated import export_calibration, parse_step_seconds, parse_target
 
     fraction = parse_target(target)
+    try:
+        step = parse_step_seconds(f"{target}:{seconds}")
+    except ConfigError:
+        raise ConfigError(f"export-calibration --seconds {seconds}: must be a positive number of seconds") from None
     q = HistoryQuery(data_type=data_type, now=utc(now), days=days, min_job_runs=min_job_runs)
     wh = ctx_of(ctx).warehouse(read_only=True)
     try:
-        data, rows = export_calibration(wh, q, fraction)
+        data, rows = export_calibration(wh, q, fraction, step)
     finally:
         wh.close()
     if out is None:
