@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     retry_base_delay: float | None = Field(None, ge=0, description="first backoff between tries, seconds (default 0.5)")
     retry_max_delay: float | None = Field(None, gt=0, description="longest backoff between tries, seconds (default 20)")
     maximum_bytes_billed: int | None = Field(None, description="BigQuery: refuse queries that would bill more bytes")
+    memory_limit: str | None = Field(
+        None, description="DuckDB memory budget such as 2GB (default: half the process's memory limit when set)"
+    )
     job_names_file: str | None = Field(None, description="job-names file the job-table-updater primes Jobs from")
     release_repo: str | None = Field(None, description="openshift/release checkout to generate job names from")
     releases: str | None = Field(None, description="comma-separated releases known to the Job Primer (default 4.8…5.x)")

@@ -14,8 +14,15 @@ from typer.core import TyperGroup
 from job_run_aggregator import retry
 from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
 from job_run_aggregator.config import Settings, load_settings
-from job_run_aggregator.errors import JraError, one_line
+from job_run_aggregator.errors import JraError, one_line, resource_error
 from job_run_aggregator.warehouse.base import Warehouse, open_warehouse
+
+
+def _log_cause(exc: BaseException) -> None:
+    """At --log-level debug, show the traceback behind a one-line error (the chained native exception)."""
+    log = logging.getLogger("job_run_aggregator")
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("traceback of the error below", exc_info=exc)
 
 
 class OneLineConsole(Console):
@@ -47,8 +54,17 @@ class JraGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except JraError as exc:
+            _log_cause(exc)
             stderr.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
+        except (MemoryError, OSError, RuntimeError) as exc:
+            # Out of memory, disk or threads anywhere (not only in a backend): one line and exit 7, not a traceback.
+            mapped = resource_error(exc)
+            if mapped is None:
+                raise
+            _log_cause(exc)
+            stderr.print(f"error: {mapped}", markup=False)
+            raise typer.Exit(mapped.exit_code) from None
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return sorted(super().list_commands(ctx))
@@ -78,6 +94,7 @@ class Context:
             s = self.settings
             if s.warehouse.startswith("duckdb:"):
                 opts["read_only"] = read_only
+                opts["memory_limit"] = s.memory_limit
             elif s.maximum_bytes_billed:
                 opts["maximum_bytes_billed"] = s.maximum_bytes_billed
             self._warehouse = open_warehouse(s.warehouse, s.google_service_account_credential_file, **opts)
@@ -110,6 +127,9 @@ def main(
     dry_run: bool = typer.Option(None, "--dry-run/--no-dry-run", help="Print what would be written; write nothing."),
     lock_timeout: float = typer.Option(None, "--lock-timeout", help="Seconds to wait for another writer (default 60)."),
     maximum_bytes_billed: int = typer.Option(None, "--maximum-bytes-billed", help="BigQuery cost guard per query."),
+    memory_limit: str = typer.Option(
+        None, "--memory-limit", help="DuckDB memory budget, e.g. 2GB (default: half the process's memory limit)."
+    ),
 ) -> None:
     """Global options come before the subcommand: job-run-aggregator --warehouse URL --bucket DIR upload-all."""
     settings = load_settings(
@@ -122,6 +142,7 @@ def main(
         dry_run=dry_run,
         lock_timeout=lock_timeout,
         maximum_bytes_billed=maximum_bytes_billed,
+        memory_limit=memory_limit,
     )
     retry.configure(settings.retry_attempts, settings.retry_base_delay, settings.retry_max_delay)
     logging.basicConfig(
