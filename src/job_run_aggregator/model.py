@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    """What reading a run gave: rows to load, nothing yet, a permanent problem, or a state to retry."""
+
+    LOADED = "loaded"  # finished and read: its rows load
+    UNFINISHED = "unfinished"  # still running: read again next upload
+    FAILED = "failed"  # unusable (bad prowjob, impossible times, …): recorded, re-read every upload
+    RETRY = "retry"  # a listed object could not be read now: nothing commits, read again next upload
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from job_run_aggregator.artifacts.buckets.base import Bucket
 from job_run_aggregator.errors import ConfigError
 from job_run_aggregator.model import Problem
-from job_run_aggregator.artifacts.observe import RunObservation, observe_run
+from job_run_aggregator.artifacts.runs import ParsedRun, observe_run
 from job_run_aggregator.warehouse.base import Warehouse
 from job_run_aggregator.aggregation.checks import FAILED, CheckResult, check_disruption
 from job_run_aggregator.aggregation.queries import HISTORICAL_STATS_SQL, historical_stats_from_rows, history_params
@@ -44,7 +44,7 @@ class RunSelector:
             return f"aggregation {self.aggregation_id}"
         return f"runs {', '.join(self.run_ids)}"
 
-    def selects(self, obs: RunObservation) -> bool:
+    def selects(self, obs: ParsedRun) -> bool:
         pj = obs.prowjob
         if self.run_ids:
             return obs.run_id in self.run_ids
@@ -59,7 +59,7 @@ class RunSelector:
 class Analysis:
     job: str
     selector: RunSelector
-    runs: list[RunObservation]
+    runs: list[ParsedRun]
     unfinished: list[str]
     results: list[CheckResult]
     junit_path: Path
@@ -71,7 +71,7 @@ class Analysis:
         return any(r.status == FAILED for r in self.results)
 
 
-def find_runs(bucket: Bucket, job_prefix: str, selector: RunSelector, search_recent: int, workers: int) -> list[RunObservation]:
+def find_runs(bucket: Bucket, job_prefix: str, selector: RunSelector, search_recent: int, workers: int) -> list[ParsedRun]:
     """The runs of the payload (prowjob.json only), searched among the newest `search_recent` run folders."""
     if selector.run_ids:
         ids = sorted(set(selector.run_ids))

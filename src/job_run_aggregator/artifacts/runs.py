@@ -1,14 +1,20 @@
-"""One job run: which of its objects matter, what they say, and the rows they become (pure, DESIGN §3/§4)."""
+"""One job run: which of its objects matter, reading them, what they say and the rows they become (DESIGN §3/§4).
+
+The one run reader: the uploaders (`read_run`), `check-run` and `analyze-job-runs` (`observe_run`) all go through
+`parse_run`. Only `read_run`/`observe_run` do I/O, through the Bucket protocol; the rest is pure.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from job_run_aggregator.errors import InputError
-from job_run_aggregator.model import Problem, TestCase
+from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath, open_bucket
+from job_run_aggregator.errors import InputError, ObjectMissing
+from job_run_aggregator.model import Problem, ProwJob, RunStatus, TestCase
 from job_run_aggregator.artifacts.parse import (
     AlertKey,
     combine_alerts,
@@ -74,11 +80,12 @@ def wanted_object(path: str, run_prefix: str, kinds: Iterable[str], collect_test
 
 @dataclass(slots=True)
 class ParsedRun:
-    """Everything one run's objects said; `status` is loaded | unfinished | failed."""
+    """Everything one run's objects said, and what that makes of the run (`status`)."""
 
     job: JobInfo
     run_id: str
-    status: str
+    status: RunStatus
+    prowjob: ProwJob | None = None
     state: str = ""
     start: datetime | None = None
     end: datetime | None = None
@@ -89,11 +96,24 @@ class ParsedRun:
     alerts: dict[AlertKey, int] | None = None  # None: no alerts file
     tests: list[TestCase] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Objects listed but gone when read (a flicker): the run's rows must not commit; it is read again later.
+    missing: list[Problem] = field(default_factory=list)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.prowjob is not None and self.prowjob.completion_time is not None
 
 
-def parse_run(job: JobInfo, run_id: str, objects: Mapping[str, bytes]) -> ParsedRun:
-    """Turn a run's objects (path → bytes) into a ParsedRun; bad files become problems, never exceptions."""
-    run_prefix = f"{job.prefix}/{run_id}/"
+def parse_run(
+    job: JobInfo, run_id: str, objects: Mapping[str, bytes], *, run_prefix: str | None = None,
+    read_unfinished: bool = False,
+) -> ParsedRun:
+    """Turn a run's objects (path → bytes) into a ParsedRun; bad files become problems, never exceptions.
+
+    An unfinished run is returned without its data, unless `read_unfinished` (check-run judges a run in progress).
+    """
+    if run_prefix is None:
+        run_prefix = f"{job.prefix}/{run_id}/"
     problems: list[Problem] = []
 
     def attempt(path: str, parse: Callable[[bytes, str], Any]) -> Any:
@@ -104,27 +124,32 @@ def parse_run(job: JobInfo, run_id: str, objects: Mapping[str, bytes]) -> Parsed
             return None
 
     prowjob_path = run_prefix + "prowjob.json"
-    run = ParsedRun(job, run_id, "unfinished", problems=problems)
+    run = ParsedRun(job, run_id, RunStatus.UNFINISHED, problems=problems)
     if prowjob_path in objects:
         pj = attempt(prowjob_path, lambda d, p: parse_prowjob(d, p, build_id=run_id))
+        run.prowjob = pj
         if pj is None:
-            run.status = "failed"
-            return run
-        if pj.completion_time is None or pj.start_time is None:
-            return run  # not finished: retried next time
-        run.state, run.start, run.end = pj.state, pj.start_time, pj.completion_time
-        run.cluster, run.release_tag = pj.cluster, pj.release_tag
+            run.status = RunStatus.FAILED
+            if not read_unfinished:
+                return run
+        else:
+            run.state, run.start, run.end = pj.state, pj.start_time, pj.completion_time
+            run.cluster, run.release_tag = pj.cluster, pj.release_tag
+            if (pj.completion_time is None or pj.start_time is None) and not read_unfinished:
+                return run  # not finished: retried next time
     else:
         # Older runs have no prowjob.json; started/finished.json say enough to place the run in time.
         started = attempt(run_prefix + "started.json", parse_started_finished) if run_prefix + "started.json" in objects else None
         finished = attempt(run_prefix + "finished.json", parse_started_finished) if run_prefix + "finished.json" in objects else None
         if problems:
-            run.status = "failed"
+            run.status = RunStatus.FAILED
             return run
         if finished is None or started is None or started.timestamp is None or finished.timestamp is None:
-            return run
-        run.state = (finished.result or ("SUCCESS" if finished.passed else "FAILURE")).lower()
-        run.start, run.end = started.timestamp, finished.timestamp
+            if not read_unfinished:
+                return run
+        else:
+            run.state = (finished.result or ("SUCCESS" if finished.passed else "FAILURE")).lower()
+            run.start, run.end = started.timestamp, finished.timestamp
 
     disruption_files, alert_files = [], []
     for path in sorted(objects):
@@ -144,8 +169,82 @@ def parse_run(job: JobInfo, run_id: str, objects: Mapping[str, bytes]) -> Parsed
             run.tests.extend(attempt(path, parse_junit) or ())
     run.disruption = combine_disruption(disruption_files) if disruption_files else None
     run.alerts = combine_alerts(alert_files) if alert_files else None
-    run.status = "loaded"
+    if run.status != RunStatus.FAILED and run.start is not None and run.end is not None:
+        run.status = RunStatus.LOADED
     return run
+
+
+def read_objects(
+    bucket: Bucket, run_prefix: str, wanted: Callable[[str], bool]
+) -> tuple[dict[str, bytes], list[Problem], list[Problem]]:
+    """List a run's objects and read, once each, the wanted ones → (objects, problems, missing).
+
+    Entries the bucket refuses (symlinks out of it, FIFOs, …) and unreadable objects are problems; objects listed
+    but gone when read are `missing` (a state of the bucket, not of the data).
+    """
+    objects: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    missing: list[Problem] = []
+    for path in bucket.list_files(run_prefix):
+        if isinstance(path, RefusedPath):  # a symlink out of the bucket, a FIFO, …: recorded, never read
+            problems.append(Problem(str(path), path.reason))
+        elif wanted(path):
+            try:
+                objects[path] = bucket.read(path)
+            except ObjectMissing as exc:
+                missing.append(Problem(path, exc.reason))
+            except InputError as exc:  # refused or unreadable: report it, keep the rest of the run
+                problems.append(Problem(path, exc.reason))
+    return objects, problems, missing
+
+
+def read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
+    """Read, once each, the objects of one run that these uploaders need, and parse them."""
+    prefix = f"{job.prefix}/{run_id}/"
+    objects, problems, missing = read_objects(
+        bucket, prefix, lambda path: wanted_object(path, prefix, kinds, job.collect_test_runs))
+    run = parse_run(job, run_id, objects)
+    run.problems[:0] = problems + missing
+    run.missing = missing
+    return run
+
+
+def observe_run(bucket: Bucket, run_prefix: str, read_data: bool = True) -> ParsedRun:
+    """Read a run's prowjob.json and (with `read_data`) its disruption and alert files, finished or not.
+
+    Used by `check-run` (one run against the historical files) and `analyze-job-runs` (many runs of a payload).
+    """
+    run_prefix = run_prefix.strip("/")
+    job_prefix, _, run_id = run_prefix.rpartition("/")
+    prefix = f"{run_prefix}/" if run_prefix else ""
+    job = JobInfo(job_prefix.rpartition("/")[2], job_prefix, "")
+    objects: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    missing: list[Problem] = []
+    pj_path = prefix + "prowjob.json"
+    try:
+        objects[pj_path] = bucket.read(pj_path)
+    except InputError as exc:
+        problems.append(Problem(exc.path or pj_path, exc.reason))
+    if read_data:
+        data, more, gone = read_objects(bucket, run_prefix, lambda p: is_disruption_path(p) or is_alerts_path(p))
+        objects.update(data)
+        problems += more
+        missing += gone
+    run = parse_run(job, run_id, objects, run_prefix=prefix, read_unfinished=True)
+    run.problems[:0] = problems + missing
+    return run
+
+
+def open_run(location: str, anonymous: bool = False, credentials_file: str | None = None) -> tuple[Bucket, str]:
+    """A run given as a local folder or `gs://bucket/logs/<job>/<id>` → (bucket, prefix within it)."""
+    if location.startswith("gs://"):
+        bucket_name, _, prefix = location[len("gs://"):].partition("/")
+        return open_bucket(f"gs://{bucket_name}", anonymous, credentials_file), prefix.strip("/")
+    path = Path(location)
+    if not path.is_dir():
+        raise InputError("run folder not found", path=location)
+    return open_bucket(str(path)), ""
 
 
 def job_run_row(run: ParsedRun) -> dict[str, Any]:

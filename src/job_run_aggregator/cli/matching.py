@@ -9,7 +9,7 @@ import typer
 
 from job_run_aggregator.errors import ConfigError, InputError
 from job_run_aggregator.matching.matcher import ALERT, BACKEND, JobType, Match, job_type_for, load_historical
-from job_run_aggregator.artifacts.observe import observe_run, open_run
+from job_run_aggregator.artifacts.runs import observe_run, open_run
 from job_run_aggregator.matching.verdicts import has_failures, judge_run, render_junit
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 

@@ -20,7 +20,7 @@ from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.model import Problem, RunSummary
 from job_run_aggregator.artifacts.runs import (
-    ALERTS, KINDS, MARKER_TABLE, JobInfo, ParsedRun, parse_run, problem_rows, rows_for_run, wanted_object,
+    ALERTS, KINDS, MARKER_TABLE, JobInfo, problem_rows, read_run, rows_for_run,
 )
 from job_run_aggregator.warehouse.base import Warehouse
 
@@ -271,27 +271,9 @@ def _upload_job(bucket, loader, pool, job, kinds, state, since, known, summary, 
             summary.skipped += 1
     for i in range(0, len(todo), CHUNK_RUNS):
         chunk = todo[i : i + CHUNK_RUNS]
-        parsed = list(pool.map(lambda item: _read_run(bucket, job, item[0], item[1]), chunk))
+        parsed = list(pool.map(lambda item: read_run(bucket, job, item[0], item[1]), chunk))
         counts = RunSummary(rows={})
         loader.submit(_chunk_rows(job, chunk, parsed, known, counts, now()), counts)
-
-
-def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
-    """List a run's objects and read, once each, those the uploaders need."""
-    prefix = f"{job.prefix}/{run_id}/"
-    objects: dict[str, bytes] = {}
-    problems: list[Problem] = []
-    for path in bucket.list_files(prefix):
-        if isinstance(path, RefusedPath):  # a symlink out of the bucket, a FIFO, …: recorded, never read
-            problems.append(Problem(str(path), path.reason))
-        elif wanted_object(path, prefix, kinds, job.collect_test_runs):
-            try:
-                objects[path] = bucket.read(path)
-            except InputError as exc:  # vanished or unreadable object: report it, keep the rest of the run
-                problems.append(Problem(path, exc.reason))
-    run = parse_run(job, run_id, objects)
-    run.problems[:0] = problems
-    return run
 
 
 def _chunk_rows(job, chunk, parsed, known, summary, detected_at) -> dict[str, list[dict[str, Any]]]:
