@@ -15,6 +15,12 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # unusable (bad prowjob, impossible times, …): recorded, re-read every upload
     RETRY = "retry"  # a listed object could not be read now: nothing commits, read again next upload
 
+# The six columns a historical row's variant is keyed on, in the order origin's query_results.json holds them
+# (origin's platformidentification.JobType). Declared once; history, matching, jobs and web import it.
+VARIANT_COLUMNS: tuple[str, str, str, str, str, str] = (
+    "Release", "FromRelease", "Platform", "Architecture", "Network", "Topology",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Variant:

@@ -26,8 +26,7 @@ from job_run_aggregator.aggregation.checks import (
 )
 from job_run_aggregator.errors import ConfigError
 
-REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
-REFERENCE = REPO / ".." / "shared" / "reference"
+from paths import REFERENCE
 BACKEND = "kube-api-new-connections"
 
 

@@ -29,8 +29,7 @@ from job_run_aggregator.matching.matcher import (
     render_key,
 )
 
-REPO = Path(__file__).resolve().parents[1]  # the folder holding pyproject.toml
-REFERENCE = REPO / ".." / "shared" / "reference"
+from paths import REFERENCE
 
 
 def reference(name: str) -> HistoricalData:
@@ -741,3 +740,49 @@ def test_empty_file_takes_the_expected_kind() -> None:
 def test_reference_files_load_whole(name: str, kind: str, rows: int, names: int) -> None:
     data = reference(name)
     assert (data.kind, len(data.rows), len({k.name for k in data.rows})) == (kind, rows, names)
+
+
+# ---- the memoised walk agrees with the step-by-step replay (issue 16) -------------------------------------------
+
+
+@pytest.mark.parametrize("rules", ["current", "2023", "2022"])
+def test_fast_walk_agrees_with_its_replay(backends_2025: HistoricalData, rules: str) -> None:
+    """The answer comes from the memoised chain, `tried` from replaying every guesser: both must tell one story."""
+    keys = list(backends_2025.rows)[::37]
+    later = [JobType(f"4.{int(k.job_type.release.split('.')[1]) + 1}", "", *k.job_type.values()[2:]) for k in keys]
+    lookups = [(k.name, k.job_type) for k in keys] + [(k.name, j) for k, j in zip(keys, later, strict=True)]
+    found = fallback = 0
+    for name, job_type in lookups:
+        match = backends_2025.best_match(name, job_type, rules)
+        tried = match.tried
+        matched = [a for a in tried if a.outcome == "matched"]
+        assert tried[0].guesser == "exact" and tried[0].key == match.requested_key
+        if match.found:
+            assert matched == [tried[-1]] and tried[-1].key == match.matched_key
+            assert tried[-1].job_runs == match.job_runs
+            found += 1
+            fallback += match.is_fallback
+        else:
+            assert matched == [] and len(tried) == 1 + len(preset_for(rules).guessers)
+    assert found and fallback  # the sample exercises both paths
+
+
+def test_preset_registry_is_extensible(backends_2025: HistoricalData) -> None:
+    from job_run_aggregator.matching.presets import PRESET_FAMILIES, Preset, register_preset_family
+
+    def exact_only(argument: str) -> Preset:
+        if not argument.isdigit():
+            raise ConfigError(f"--rules exact-only:{argument}: expected a number of job runs")
+        return Preset(f"exact-only:{argument}", (), True, False, False, None, None)
+
+    register_preset_family("exact-only", exact_only)
+    try:
+        key = next(k for k, r in backends_2025.rows.items() if r.job_runs > 150)
+        assert backends_2025.best_match(key.name, key.job_type, "exact-only:1").found
+        assert preset_for("exact-only:1") is preset_for("exact-only:1")
+        with pytest.raises(ConfigError, match="expected a number"):
+            preset_for("exact-only:x")
+        with pytest.raises(ConfigError, match=r"choose one of current, 2023, 2022, exact-only:ARG"):
+            preset_for("nope")
+    finally:
+        PRESET_FAMILIES.pop("exact-only")

@@ -23,7 +23,7 @@ from job_run_aggregator.pipeline.sample_data import (
 )
 from job_run_aggregator.pipeline.sample_data.render import _json
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+from paths import REFERENCE
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 JUNIT = "openshift-e2e-test/artifacts/junit"
 GO_DURATION = re.compile(r"^(0s|(\d+h)?(\d+m)?\d+(\.\d+)?(s|ms|µs|ns))$")

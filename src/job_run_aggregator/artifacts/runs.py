@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath, open_bucket
-from job_run_aggregator.errors import InputError, ObjectMissing
-from job_run_aggregator.model import Problem, ProwJob, RunStatus, TestCase
 from job_run_aggregator.artifacts.parse import (
     AlertKey,
     combine_alerts,
@@ -31,6 +29,8 @@ from job_run_aggregator.artifacts.parse import (
     parse_prowjob,
     parse_started_finished,
 )
+from job_run_aggregator.errors import InputError, ObjectMissing
+from job_run_aggregator.model import Problem, ProwJob, RunStatus, TestCase
 
 JOB_RUNS, DISRUPTIONS, ALERTS = "job-runs", "disruptions", "alerts"
 KINDS = (JOB_RUNS, DISRUPTIONS, ALERTS)

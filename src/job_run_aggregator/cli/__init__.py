@@ -6,6 +6,8 @@ from job_run_aggregator.cli import aggregate
 from job_run_aggregator.cli import history
 from job_run_aggregator.cli import jobs
 from job_run_aggregator.cli import matching
+from job_run_aggregator.cli import origin
+from job_run_aggregator.cli import regressions
 from job_run_aggregator.cli import schedule
 from job_run_aggregator.cli import serve
 from job_run_aggregator.cli import tables

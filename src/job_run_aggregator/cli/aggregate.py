@@ -1,4 +1,4 @@
-"""analyze-job-runs: aggregated disruption verdicts over the runs of one payload."""
+"""analyze-job-runs: aggregated disruption and junit verdicts over the runs of one payload."""
 
 from __future__ import annotations
 
@@ -28,12 +28,24 @@ def analyze_job_runs_cmd(
                                               help="Backend glob (or re:REGEX) not to judge; repeatable."),
     skip_single_node: bool = typer.Option(False, "--skip-single-node", help="Skip every check for single-node jobs."),
     search_recent: int = typer.Option(500, "--search-recent", help="How many newest run folders to search."),
+    rules: str = typer.Option("current", "--rules",
+                              help="Era of upstream's rules: current (default), 2023-10 or 2023-02 (README)."),
+    history_job: str = typer.Option(None, "--history-job",
+                                    help="Judge against this job's history (default: the job's own, or the "
+                                         "previous release's job when it has fewer than 100 runs)."),
+    informing_test: list[str] = typer.Option(None, "--informing-test",
+                                             help="Glob of junit test names that never fail the payload (current "
+                                                  "rules; names containing [Informing] always); repeatable."),
 ) -> None:
     """Judge the runs of one payload against the job's own recent history; exit 1 when any check failed.
 
     Example: job-run-aggregator analyze-job-runs --job periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade --payload-tag 4.14.0-0.ci-2026-11-27-101010 --working-dir ./out
     """
+    from job_run_aggregator.aggregation.junit_tests import INFORMING_PATTERNS
+    from job_run_aggregator.aggregation.rules import rules_for
+
     c = ctx_of(ctx)
+    era = rules_for(rules)
     selector = RunSelector(payload_tag, aggregation_id, tuple(i.strip() for i in (run_ids or "").split(",") if i.strip()))
 
     def on_wait(finished: int, total: int, waited: float) -> None:
@@ -50,7 +62,8 @@ def analyze_job_runs_cmd(
         poll_interval=parse_duration_option(poll_interval).total_seconds(),
         job_prefix=row["GCSJobHistoryLocationPrefix"] if row else None,
         exclude_backends=exclude_backend or (), skip_single_node=skip_single_node, search_recent=search_recent,
-        workers=c.settings.workers, on_wait=on_wait,
+        workers=c.settings.workers, on_wait=on_wait, rules=era, history_job=history_job,
+        informing_patterns=(*INFORMING_PATTERNS, *(informing_test or ())),
     )
     for p in analysis.problems:
         stderr.print(str(p), markup=False)
@@ -60,9 +73,16 @@ def analyze_job_runs_cmd(
         if r.status != "passed":
             stdout.print(f"{r.status.upper():<7} {r.name}\n        {r.message.splitlines()[0] if r.message else ''}",
                          markup=False)
+    for r in analysis.test_results:
+        if r.status == "failed":
+            stdout.print(f"FAILED  {r.name}\n        {r.message.splitlines()[0]}", markup=False)
     counts = {s: sum(r.status == s for r in analysis.results) for s in ("passed", "failed", "skipped")}
+    tests_failed = sum(r.status == "failed" for r in analysis.test_results)
+    if analysis.history_job != job:
+        stderr.print(f"history from {analysis.history_job}", markup=False)
     stderr.print(
         f"analyze-job-runs: {len(analysis.runs)} runs, checks {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped; wrote {analysis.junit_path} and {analysis.html_path}", markup=False)
+        f"{counts['skipped']} skipped; junit tests {len(analysis.test_results)} aggregated, {tests_failed} failed "
+        f"({analysis.rules} rules); wrote {analysis.junit_path} and {analysis.html_path}", markup=False)
     if analysis.failed:
         raise typer.Exit(1)

@@ -8,6 +8,7 @@ import typer
 
 from job_run_aggregator.durations import parse_duration_option
 from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK
+from job_run_aggregator.pipeline.update_origin import UpdateOriginOptions
 from job_run_aggregator.pipeline.schedule import STEPS, CycleConfig, StopFlag, run_schedule, stop_on_signals
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, parse_releases
 from job_run_aggregator.cli.main import Context, app, ctx_of
@@ -32,6 +33,11 @@ def schedule(
                                      "runs (default 100 for disruptions, 0 for alerts)."),
     lookback: str = LOOKBACK_OPT,
     workers: int = WORKERS_OPT,
+    origin_dir: Path = typer.Option(None, "--origin-dir", help="Also run update-origin on this openshift/origin "
+                                    "checkout every --update-origin-every."),
+    update_origin_every: str = typer.Option("7d", "--update-origin-every", help="Period between origin updates."),
+    origin_push: str = typer.Option(None, "--origin-push", metavar="REMOTE", help="update-origin's --push."),
+    origin_open_pr: bool = typer.Option(False, "--origin-open-pr", help="update-origin's --open-pr."),
 ) -> None:
     """Run the job-table-updater, upload-all and the exports every period, holding the writers' lock per cycle.
 
@@ -54,6 +60,8 @@ def schedule(
         workers=workers or s.workers,
         lock_timeout=s.lock_timeout,
         dry_run=s.dry_run,
+        origin=UpdateOriginOptions(origin_dir, push=origin_push, open_pr=origin_open_pr) if origin_dir else None,
+        update_origin_every=parse_duration_option(update_origin_every),
     )
 
     def open_objects():

@@ -119,6 +119,9 @@ def generate_sample_data(
     payload_disruption_factor: float = typer.Option(1.0, "--payload-disruption-factor",
                                                     help="> 1 makes the payload's runs worse than history."),
     malformed: int = typer.Option(0, "--malformed", help="Runs that get one malformed backend-disruption file."),
+    plant_regression: list[str] = typer.Option(
+        None, "--plant-regression", help="BACKEND:JOB:DATE:SECONDS: from DATE (UTC) on, every run of JOB reports "
+        "SECONDS more of BACKEND (repeatable; for `regressions`)."),
 ) -> None:
     """Write a realistic prow bucket (prowjob/started/finished, disruption, alerts, cluster-data, junit).
 
@@ -128,7 +131,11 @@ def generate_sample_data(
     from job_run_aggregator.pipeline.sample_data import generate_sample_data as generate
 
     payload = PayloadSpec(runs=payload_runs, disruption_factor=payload_disruption_factor) if payload_runs else None
-    summary = generate(out, jobs=jobs, days=days, seed=seed, now=_utc(now), payload=payload, malformed=malformed)
+    from job_run_aggregator.pipeline.sample_data import parse_planted_regression
+
+    plants = [parse_planted_regression(text) for text in plant_regression or ()]
+    summary = generate(out, jobs=jobs, days=days, seed=seed, now=_utc(now), payload=payload, malformed=malformed,
+                       plant_regressions=plants)
     if job_names_file:
         job_names_file.write_text(render_job_names_file(sample_job_names(jobs)))
     stderr.print(f"wrote {summary.runs} runs of {summary.jobs} jobs ({summary.files} files) to {out}", markup=False)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from job_run_aggregator.junit_report import JunitCase, JunitSuite, render_junit_suites
 from job_run_aggregator.matching.matcher import ALERT, BACKEND, DEFAULT_BACKEND_SECONDS, HistoricalData, JobType, Match, preset_for
 
 PASS, FAIL, FLAKE, SKIP = "pass", "fail", "flake", "skip"
@@ -184,26 +184,14 @@ def judge_run(
 
 def render_junit(verdicts: Iterable[Verdict], suite_name: str) -> bytes:
     """Render verdicts as a junit `<testsuite>`; a flake is a failing and a passing testcase of one name (origin's way)."""
-    suite = ET.Element("testsuite", name=suite_name)
-    tests = failures = skipped = 0
+    cases = []
     for verdict in verdicts:
         if verdict.status in (FAIL, FLAKE):
-            case = ET.SubElement(suite, "testcase", name=verdict.test_name, time="0")
-            ET.SubElement(case, "failure", message=verdict.reason).text = verdict.reason
-            tests, failures = tests + 1, failures + 1
+            cases.append(JunitCase(verdict.test_name, time="0", failure=verdict.reason))
         if verdict.status in (PASS, FLAKE, SKIP):
-            case = ET.SubElement(suite, "testcase", name=verdict.test_name, time="0")
-            if verdict.status == SKIP:
-                ET.SubElement(case, "skipped", message=verdict.reason)
-                skipped += 1
-            ET.SubElement(case, "system-out").text = verdict.reason
-            tests += 1
-    suite.set("tests", str(tests))
-    suite.set("failures", str(failures))
-    suite.set("skipped", str(skipped))
-    ET.indent(suite)
-    rendered: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
-    return rendered + b"\n"
+            skipped = verdict.reason if verdict.status == SKIP else None
+            cases.append(JunitCase(verdict.test_name, time="0", skipped=skipped, output=verdict.reason))
+    return render_junit_suites([JunitSuite(suite_name, cases)])
 
 
 def has_failures(verdicts: Iterable[Verdict]) -> bool:

@@ -24,6 +24,7 @@ from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, HistoryQ
 from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, Progress, upload
 from job_run_aggregator.jobs.names import generate_job_names
 from job_run_aggregator.model import Problem, RunSummary
+from job_run_aggregator.pipeline.update_origin import UpdateOriginOptions, scheduled_update
 from job_run_aggregator.jobs.primer import prime_job_table
 from job_run_aggregator.artifacts.runs import KINDS
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, release_key
@@ -33,7 +34,8 @@ log = logging.getLogger("job_run_aggregator.pipeline.schedule")
 
 JOB_TABLE_UPDATER, UPLOAD_ALL = "job-table-updater", "upload-all"
 EXPORT_DISRUPTIONS, EXPORT_ALERTS = "export-disruptions", "export-alerts"
-STEPS: tuple[str, ...] = (JOB_TABLE_UPDATER, UPLOAD_ALL, EXPORT_DISRUPTIONS, EXPORT_ALERTS)
+UPDATE_ORIGIN = "update-origin"
+STEPS: tuple[str, ...] = (JOB_TABLE_UPDATER, UPLOAD_ALL, EXPORT_DISRUPTIONS, EXPORT_ALERTS, UPDATE_ORIGIN)
 # The names origin embeds the files under (pkg/monitortestlibrary/allowedbackenddisruption, allowedalerts).
 EXPORT_FILES = {EXPORT_DISRUPTIONS: "backend_query_results.json", EXPORT_ALERTS: "alerts_query_results.json"}
 _EXPORT_TYPES = {EXPORT_DISRUPTIONS: DISRUPTIONS, EXPORT_ALERTS: ALERTS}
@@ -103,6 +105,8 @@ class CycleConfig:
     lock_timeout: float = 60.0
     dry_run: bool = False
     owner: str = "schedule"
+    origin: UpdateOriginOptions | None = None  # with an origin checkout: update-origin every `update_origin_every`
+    update_origin_every: timedelta = timedelta(days=7)
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.steps if s not in STEPS]
@@ -114,7 +118,8 @@ class CycleConfig:
     @property
     def planned(self) -> tuple[str, ...]:
         """The steps this cycle runs: exports only with an export folder."""
-        return tuple(s for s in STEPS if s in self.steps and (s in (JOB_TABLE_UPDATER, UPLOAD_ALL) or self.export_dir))
+        return tuple(s for s in STEPS if s in self.steps and (
+            s in (JOB_TABLE_UPDATER, UPLOAD_ALL) or (self.origin is not None if s == UPDATE_ORIGIN else self.export_dir)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +179,10 @@ def _run_step(step: str, bucket: Bucket, warehouse: Warehouse, config: CycleConf
             return update_job_table(warehouse, config)
         if step == UPLOAD_ALL:
             return _upload_step(bucket, warehouse, config, stop, progress, uploaded)
+        if step == UPDATE_ORIGIN and config.origin is not None:
+            if config.dry_run:
+                return StepResult(step, True, f"would update {config.origin.origin_dir} when due")
+            return StepResult(step, True, scheduled_update(warehouse, config.origin, config.update_origin_every, now()))
         return export_step(warehouse, config, step, now())
     except JraError as exc:
         return StepResult(step, False, str(exc), exc.exit_code)

@@ -7,14 +7,18 @@ so one seed gives the same bytes, and the first N jobs' data do not change when 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from job_run_aggregator.pipeline.sample_data.plan import PayloadSpec, Run, plan_runs, sample_job_names
+from job_run_aggregator.pipeline.sample_data.plant import PlantedRegression, parse_planted_regression
+from job_run_aggregator.pipeline.sample_data.plant import plant_regressions as plant
 from job_run_aggregator.pipeline.sample_data.render import format_go_duration, render_run
 
-__all__ = ["PayloadSpec", "SampleSummary", "format_go_duration", "generate_sample_data", "sample_job_names"]
+__all__ = ["PayloadSpec", "SampleSummary", "format_go_duration", "generate_sample_data", "sample_job_names",
+           "PlantedRegression", "parse_planted_regression"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +64,14 @@ def _write_run(out: str, run: Run, seed: int) -> tuple[int, int, str]:
 
 def generate_sample_data(out: Path, jobs: int = 12, days: int = 21, seed: int = 1, now: datetime | None = None,
                          runs_per_day: tuple[int, int] = (4, 8), payload: PayloadSpec | None = None,
-                         malformed: int = 0, releases: tuple[str, ...] = ("4.14", "4.13")) -> SampleSummary:
+                         malformed: int = 0, releases: tuple[str, ...] = ("4.14", "4.13"),
+                         plant_regressions: Sequence[PlantedRegression] = ()) -> SampleSummary:
     """Write a prow bucket folder `out/logs/<job>/<build-id>/…` of `days` days of runs ending at `now`.
 
     Existing files with the same paths are overwritten; nothing else in `out` is touched.
     """
     runs, payload_tag, aggregation_id = plan_runs(jobs, days, seed, now, runs_per_day, payload, malformed, releases)
+    runs = plant(runs, plant_regressions)
     written = [_write_run(str(out), run, seed) for run in runs]
     latest = {run.job.name: run.build_id for run in runs}
     for name, build_id in latest.items():

@@ -106,7 +106,8 @@ def _seconds_to_ns(seconds: float, rng: random.Random) -> int:
     return max(1, round(seconds * 1000)) * 1_000_000
 
 
-def _disruptions(run: Run, is_upgrade_phase: bool, rng: random.Random) -> dict[str, object]:
+def _disruptions(run: Run, is_upgrade_phase: bool, rng: random.Random,
+                 planted: tuple[tuple[str, float], ...] = ()) -> dict[str, object]:
     job, entries = run.job, {}
     base = _variant_factor(job) * run.factor * (1.4 if job.upgrade == "minor" else 1.0)
     for backend, chance, typical, lb_type, protocol, target in catalog.BACKENDS:
@@ -131,6 +132,9 @@ def _disruptions(run: Run, is_upgrade_phase: bool, rng: random.Random) -> dict[s
                     + rng.choice(catalog.FAILURE_REASONS).format(a=rng.randint(0, 255), b=rng.randint(1, 254))
                     for _ in range(rng.randint(1, 3))
                 ]
+            for backend_name, seconds in planted:  # after every draw, so the rest of the bucket is unchanged
+                if backend_name == name:
+                    nanoseconds = max(0, nanoseconds + round(seconds * 1e9))
             entries[name] = {
                 "Name": name, "BackendName": backend, "ConnectionType": connection,
                 "DisruptedDuration": format_go_duration(nanoseconds), "DisruptionMessages": messages,
@@ -174,8 +178,16 @@ def _junit(run: Run, rng: random.Random) -> bytes:
     children = [(name, False) for name in catalog.UPGRADE_TESTS] if job.upgrade else []
     runnable = [name for name, skipped in cases + children if not skipped]
     failed = set(rng.sample(runnable, rng.randint(1, 3))) if run.state == "failure" else set()
+    # Planted tests (payload runs only): always failing, or failing then passing on a retry in the same run.
+    known = {name for name, _ in cases}
+    cases += [(name, False) for name in dict.fromkeys(run.failing_tests + run.flaky_tests) if name not in known]
+    failed |= set(run.failing_tests)
 
     def render(name: str, skipped: bool, indent: str) -> str:
+        if name in run.flaky_tests and not skipped:
+            reason = escape(f"fail [github.com/openshift/origin/test/extended/util]: {name} flaked")
+            return (f'{indent}<testcase name={quoteattr(name)} time="1"><failure message="">{reason}</failure>'
+                    f'</testcase>\n{indent}<testcase name={quoteattr(name)} time="2"></testcase>')
         head = f'{indent}<testcase name={quoteattr(name)} time="{0 if skipped else rng.randint(1, 400)}">'
         if skipped:
             return head + '<skipped message="skipped: not applicable to this cluster"></skipped></testcase>'
@@ -218,7 +230,7 @@ def render_run(run: Run, seed: int) -> list[tuple[str, bytes]]:
     phases = [(run.start + (run.end - run.start) * 0.55, True), (last, False)] if run.job.upgrade else [(last, False)]
     for i, (moment, is_upgrade_phase) in enumerate(phases):
         stamp = f"{moment:%Y%m%d-%H%M%S}"
-        disruption = _json(_disruptions(run, is_upgrade_phase, rng))
+        disruption = _json(_disruptions(run, is_upgrade_phase, rng, run.planted if i == len(phases) - 1 else ()))
         if run.is_malformed and i == 0:
             disruption = disruption[: len(disruption) // 2]  # cut mid-document: not JSON any more
         files.append((f"{junit}backend-disruption_{stamp}.json", disruption))
