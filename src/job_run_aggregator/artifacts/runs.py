@@ -6,9 +6,11 @@ The one run reader: the uploaders (`read_run`), `check-run` and `analyze-job-run
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,66 @@ class JobInfo:
     def kinds(self, wanted: Iterable[str]) -> tuple[str, ...]:
         """The uploaders that apply to this job (disruption only where CollectDisruption)."""
         return tuple(k for k in wanted if k != DISRUPTIONS or self.collect_disruption)
+
+
+# -- what a build id is, and which times a run may claim (issue 15) ------------------------------------------------
+
+_DIGITS = re.compile(r"[1-9][0-9]*\Z")
+MAX_BUILD_ID = 2**63 - 1  # prow build ids are int64
+EARLIEST_RUN = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SLACK = timedelta(days=1)  # how far past our clock a run may say it started or ended
+
+
+def build_id_problem(name: str, usual_length: int | None) -> str | None:
+    """Why a run folder's name is not a build id of this job, or None when it is one.
+
+    A build id is decimal digits without a leading zero, an int64 (prow's type), and as long as the job's other
+    ids (they are equal-length, which is what makes listing in name order list them in time order).
+    """
+    if not _DIGITS.match(name):
+        return "not a build id (decimal digits expected); never loaded, the listing start is unaffected"
+    if len(name) > 19 or int(name) > MAX_BUILD_ID:
+        return "not a build id (beyond int64); never loaded, the listing start is unaffected"
+    if usual_length is not None and len(name) != usual_length:
+        return (f"not a build id of this job ({len(name)} digits, its ids have {usual_length}); never loaded, "
+                "the listing start is unaffected")
+    return None
+
+
+def usual_build_id_length(known: Iterable[str], listed: Iterable[str]) -> int | None:
+    """The length of this job's build ids: that of the ids already loaded, else the commonest among those listed."""
+    for name in known:
+        if _DIGITS.match(name):
+            return len(name)
+    lengths = Counter(len(n) for n in listed if _DIGITS.match(n) and len(n) <= 19)
+    if not lengths:
+        return None
+    return max(lengths.items(), key=lambda item: (item[1], item[0]))[0]
+
+
+def check_times(run: ParsedRun, now: datetime) -> None:
+    """Turn a finished run whose times are impossible into a failed one with a problem (times are not data then).
+
+    Impossible: a start before 2000, a start or end more than a day past our clock, an end before the start.
+    """
+    if run.status != RunStatus.LOADED or run.start is None or run.end is None:
+        return
+    latest = now + CLOCK_SLACK
+    shown = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+    reason = None
+    if run.start < EARLIEST_RUN:
+        reason = f"start time {shown(run.start)} is before {EARLIEST_RUN.year}"
+    elif run.start > latest:
+        reason = f"start time {shown(run.start)} is more than a day after now ({shown(now)})"
+    elif run.end > latest:
+        reason = f"end time {shown(run.end)} is more than a day after now ({shown(now)})"
+    elif run.end < run.start:
+        reason = f"ends ({shown(run.end)}) before it starts ({shown(run.start)})"
+    if reason is None:
+        return
+    source = "prowjob.json" if run.prowjob is not None else "started.json"
+    run.problems.append(Problem(f"{run.job.prefix}/{run.run_id}/{source}", f"{reason}; run not loaded"))
+    run.status, run.start, run.end = RunStatus.FAILED, None, None
 
 
 def wanted_object(path: str, run_prefix: str, kinds: Iterable[str], collect_test_runs: bool) -> bool:
@@ -135,6 +197,12 @@ def parse_run(
         else:
             run.state, run.start, run.end = pj.state, pj.start_time, pj.completion_time
             run.cluster, run.release_tag = pj.cluster, pj.release_tag
+            if job.name and pj.job_name != job.name and not read_unfinished:
+                # Another job's prowjob in this job's folder (a copy, a mix-up): its rows would be misattributed.
+                problems.append(Problem(prowjob_path, f'spec.job is "{pj.job_name}", not this job "{job.name}"; '
+                                                      "run not loaded"))
+                run.status = RunStatus.FAILED
+                return run
             if (pj.completion_time is None or pj.start_time is None) and not read_unfinished:
                 return run  # not finished: retried next time
     else:
@@ -185,7 +253,13 @@ def read_objects(
     objects: dict[str, bytes] = {}
     problems: list[Problem] = []
     missing: list[Problem] = []
-    for path in bucket.list_files(run_prefix):
+    try:
+        listing = list(bucket.list_files(run_prefix))
+    except ObjectMissing:
+        raise
+    except InputError as exc:  # e.g. a run folder that escapes the bucket: nothing of it is read
+        return objects, [Problem(exc.path or run_prefix, exc.reason)], missing
+    for path in listing:
         if isinstance(path, RefusedPath):  # a symlink out of the bucket, a FIFO, …: recorded, never read
             problems.append(Problem(str(path), path.reason))
         elif wanted(path):
@@ -198,14 +272,17 @@ def read_objects(
     return objects, problems, missing
 
 
-def read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
-    """Read, once each, the objects of one run that these uploaders need, and parse them."""
+def read_run(
+    bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...], now: datetime | None = None
+) -> ParsedRun:
+    """Read, once each, the objects of one run that these uploaders need, and parse them (times checked vs `now`)."""
     prefix = f"{job.prefix}/{run_id}/"
     objects, problems, missing = read_objects(
         bucket, prefix, lambda path: wanted_object(path, prefix, kinds, job.collect_test_runs))
     run = parse_run(job, run_id, objects)
     run.problems[:0] = problems + missing
     run.missing = missing
+    check_times(run, now or datetime.now(UTC))
     return run
 
 

@@ -22,9 +22,11 @@ from job_run_aggregator.artifacts.runs import (
     KINDS,
     JobInfo,
     ParsedRun,
+    build_id_problem,
     problem_rows,
     read_run,
     rows_for_run,
+    usual_build_id_length,
 )
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.ingest.loader import DryRunLoader, Emit, Loader, Rows, WarehouseLoader
@@ -85,7 +87,7 @@ def upload(
     summary = RunSummary(rows={})
     jobs = select_jobs(warehouse.query("SELECT * FROM Jobs"), job_patterns)
     summary.jobs = len(jobs)
-    state = read_loaded_state(warehouse, kinds, lookback)
+    state = read_loaded_state(warehouse, kinds, lookback, now())
     known = read_known_alerts(warehouse, now()) if ALERTS in kinds else {}
     progress.start(len(jobs))
     loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary)
@@ -132,25 +134,50 @@ def _upload_job(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...]) -> None:
         summary.failed += 1
         log.warning("%s: %s", problem.path, problem.reason)
         return
-    for folder in [d for d in listed if isinstance(d, RefusedPath)]:
-        problem = Problem(f"{job.prefix}/{folder}", folder.reason)
-        summary.problems.append(problem)
-        log.warning("%s: %s", problem.path, problem.reason)
-    listed = [d for d in listed if not isinstance(d, RefusedPath)]
-    seen = set(listed)
-    retries = [r for r in state.failed_runs(job.name, kinds) if r not in seen and (since is None or r > since)]
-    for run_id in retries + listed:
+    retries = [r for r in state.failed_runs(job.name, kinds) if r not in set(listed) and (since is None or r > since)]
+    runs = _build_ids(cycle, job, kinds, retries + listed)
+    for run_id in runs:
         summary.seen += 1
         missing = state.missing_kinds(job.name, run_id, kinds)
         if missing:
             todo.append((run_id, missing))
         else:
             summary.skipped += 1
+    now = cycle.now()
     for i in range(0, len(todo), CHUNK_RUNS):
         chunk = todo[i : i + CHUNK_RUNS]
-        parsed = list(cycle.pool.map(lambda item: read_run(cycle.bucket, job, item[0], item[1]), chunk))
+        parsed = list(cycle.pool.map(lambda item: read_run(cycle.bucket, job, item[0], item[1], now), chunk))
         counts = RunSummary(rows={})
         cycle.loader.submit(_chunk_rows(job, chunk, parsed, cycle.known, counts, cycle.now()), counts)
+
+
+def _build_ids(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...], names: Sequence[str]) -> list[str]:
+    """The names that are build ids of this job; the others are recorded in LoadProblems once and never read.
+
+    A folder such as `latest` or `99999999999999999999` is not a run: loading it would let it set the listing
+    start (it sorts after every id) and hide every later run.
+    """
+    state = cycle.state
+    known = [*(state.start_after.get(k, {}).get(job.name) or "" for k in kinds),
+             *(i for k in kinds for i in state.loaded.get(k, {}).get(job.name, ()))]
+    usual = usual_build_id_length(known, names)
+    recorded = state.rejected.get(job.name, set())
+    out: list[str] = []
+    rows: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for name in names:
+        reason = name.reason if isinstance(name, RefusedPath) else build_id_problem(name, usual)
+        if reason is None:
+            out.append(name)
+        elif name not in recorded:  # reported once: after that it is known in LoadProblems and passed over
+            problem = Problem(f"{job.prefix}/{name}/", reason)
+            problems.append(problem)
+            log.warning("%s: %s", problem.path, problem.reason)
+            rows += [{"JobRunName": str(name), "JobName": job.name, "Uploader": kind, "Path": problem.path,
+                      "Reason": reason, "DetectedAt": cycle.now(), "JobRunStartTime": None} for kind in kinds]
+    if rows:
+        cycle.loader.submit({"LoadProblems": rows}, RunSummary(rows={}, problems=problems))
+    return out
 
 
 def _chunk_rows(job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]], parsed: Sequence[ParsedRun],
