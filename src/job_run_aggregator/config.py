@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     retry_base_delay: float | None = Field(None, ge=0, description="first backoff between tries, seconds (default 0.5)")
     retry_max_delay: float | None = Field(None, gt=0, description="longest backoff between tries, seconds (default 20)")
     maximum_bytes_billed: int | None = Field(None, description="BigQuery: refuse queries that would bill more bytes")
+    retry_missing_for: str = Field(
+        "24h", description="how long a run with listed-but-unreadable objects is retried before it counts as failed"
+    )
     memory_limit: str | None = Field(
         None, description="DuckDB memory budget such as 2GB (default: half the process's memory limit when set)"
     )

@@ -103,10 +103,10 @@ def test_a_late_run_is_loaded_late_on_bigquery_too(tmp_path, sample, bigquery_ur
     make_unfinished(bucket_dir, job, late)
     warehouse = prepare_warehouse(bigquery_url, NAMES)
     model = UploadModel(job_setups(warehouse))
-    assert upload(open_bucket(str(bucket_dir)), warehouse).loaded == model.upload(bucket_dir).loaded
+    assert upload(open_bucket(str(bucket_dir)), warehouse, now=lambda: NOW).loaded == model.upload(bucket_dir).loaded
     copy_run(sample, bucket_dir, job, late)
 
-    assert upload(open_bucket(str(bucket_dir)), warehouse).loaded == model.upload(bucket_dir).loaded == 1
+    assert upload(open_bucket(str(bucket_dir)), warehouse, now=lambda: NOW).loaded == model.upload(bucket_dir).loaded == 1
     assert warehouse_tables(warehouse) == model_tables(model)
 
 

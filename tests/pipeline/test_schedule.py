@@ -8,12 +8,16 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from faults.proxy import FaultProxy
+from faults.workspace import GcsServer
 from servers import REPO
 from typer.testing import CliRunner
 
@@ -309,7 +313,9 @@ def read_until(proc: subprocess.Popen, needle: str) -> list[str]:
 
 
 @pytest.mark.timeout(180)
-def test_sigterm_during_upload_stops_after_a_commit_and_a_rerun_completes_without_doubling(tmp_path, spawn):
+@pytest.mark.emulator
+def test_sigterm_during_upload_stops_after_a_commit_and_a_rerun_completes_without_doubling(tmp_path, spawn,
+                                                                                           monkeypatch):
     clean = write_sample(tmp_path / "clean")
     clean_url = f"duckdb:///{tmp_path / 'clean.duckdb'}"
     code, out = cli(*clean.args(clean_url, "schedule", "--once", "--job-names-file", str(clean.names_file)))
@@ -318,19 +324,30 @@ def test_sigterm_during_upload_stops_after_a_commit_and_a_rerun_completes_withou
 
     sample = write_sample(tmp_path / "interrupted")
     url = f"duckdb:///{tmp_path / 'interrupted.duckdb'}"
-    # A FIFO in place of one prowjob.json of the first job (jobs load in name order): the upload blocks on it, so
-    # SIGTERM surely arrives in the middle of the step; writing the content lets that job finish and commit.
+    # The bucket is served by fake-gcs-server behind the test proxy, which holds the download of one prowjob.json of
+    # the first job (jobs load in name order) until SIGTERM has been sent: the signal surely arrives in the middle
+    # of the step; releasing it lets that job finish and commit. (A FIFO did this before; FIFOs are now refused.)
     first_job = min(sample_job_names(JOBS))
     run = min(p for p in (sample.bucket / "logs" / first_job).iterdir() if p.is_dir())
-    content = (run / "prowjob.json").read_bytes()
-    (run / "prowjob.json").unlink()
-    os.mkfifo(run / "prowjob.json")
+    held = quote(run.relative_to(sample.bucket).as_posix() + "/prowjob.json", safe="")
+    gate = threading.Event()
 
-    proc = spawn(*sample.args(url, "schedule", "--every", "1h", "--job-names-file", str(sample.names_file)))
-    log = read_until(proc, f"upload-all: {JOBS} jobs to check")
-    proc.send_signal(signal.SIGTERM)
-    with open(run / "prowjob.json", "wb") as fifo:
-        fifo.write(content)
+    def hold(method: str, path: str) -> None:
+        if method == "GET" and held in path and "alt=media" in path:
+            gate.wait(60)
+
+    gcs = GcsServer(sample.bucket.parent)  # -data <folder>: the bucket is named "bucket"
+    gcs.start()
+    with FaultProxy(gcs.url) as proxy:
+        proxy.before_forward = hold
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
+        proc = spawn("--warehouse", url, "--bucket", "gs://bucket", "schedule", "--every", "1h",
+                     "--job-names-file", str(sample.names_file))
+        log = read_until(proc, f"upload-all: {JOBS} jobs to check")
+        proc.send_signal(signal.SIGTERM)
+        gate.set()
+        _, rest = proc.communicate(timeout=120)
+    gcs.stop()
     _, rest = proc.communicate(timeout=120)
     log_text = "".join(log) + rest
     assert proc.returncode == 0, log_text
@@ -344,8 +361,6 @@ def test_sigterm_during_upload_stops_after_a_commit_and_a_rerun_completes_withou
     assert set(partial["JobRuns"]) == first_job_runs  # exactly the committed job: nothing half-loaded
     assert {r[0] for r in partial["TestRuns"]} <= {r[0] for r in expected["TestRuns"]}
 
-    (run / "prowjob.json").unlink()
-    (run / "prowjob.json").write_bytes(content)
     code, out = cli(*sample.args(url, "schedule", "--once", "--job-names-file", str(sample.names_file)))
     assert code == 0, out
     assert f"loaded {sample.runs - len(first_job_runs)}, already loaded " in out

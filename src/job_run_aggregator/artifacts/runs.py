@@ -280,10 +280,29 @@ def read_run(
     objects, problems, missing = read_objects(
         bucket, prefix, lambda path: wanted_object(path, prefix, kinds, job.collect_test_runs))
     run = parse_run(job, run_id, objects)
-    run.problems[:0] = problems + missing
-    run.missing = missing
+    run.problems[:0] = problems
     check_times(run, now or datetime.now(UTC))
+    if missing:
+        # What was read is not the run (a junit file or the prowjob itself may be the one missing): no row of it
+        # may commit; it is read again next upload (issue 24).
+        run.missing, run.status = missing, RunStatus.RETRY
     return run
+
+
+MISSING_REASON = "listed, then not found when read; run not loaded, read again next upload"
+
+
+def missing_rows(run: ParsedRun, kinds: Iterable[str], detected_at: datetime) -> list[dict[str, Any]]:
+    """LoadProblems rows for a run's objects that vanished after listing, for every uploader of the run.
+
+    Every uploader gets them, so every uploader re-reads the run next time however old it is (FAILED_SQL).
+    """
+    return [
+        {"JobRunName": run.run_id, "JobName": run.job.name, "Uploader": kind, "Path": p.path,
+         "Reason": MISSING_REASON, "DetectedAt": detected_at, "JobRunStartTime": None}
+        for kind in kinds
+        for p in run.missing
+    ]
 
 
 def observe_run(bucket: Bucket, run_prefix: str, read_data: bool = True) -> ParsedRun:

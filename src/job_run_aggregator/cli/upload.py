@@ -40,6 +40,7 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
             bucket, wh, kinds, job_patterns=jobs or (), since=since,
             lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
             workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=progress,
+            retry_missing_for=parse_duration_option(s.retry_missing_for),
         )
     print_summary(label, summary, s.dry_run)
     if summary.failed:

@@ -20,9 +20,12 @@ from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath
 from job_run_aggregator.artifacts.runs import (
     ALERTS,
     KINDS,
+    MISSING_REASON,
     JobInfo,
     ParsedRun,
     build_id_problem,
+    job_run_row,
+    missing_rows,
     problem_rows,
     read_run,
     rows_for_run,
@@ -32,19 +35,23 @@ from job_run_aggregator.errors import InputError
 from job_run_aggregator.ingest.loader import DryRunLoader, Emit, Loader, Rows, WarehouseLoader
 from job_run_aggregator.ingest.state import (
     DEFAULT_LOOKBACK,
+    RELEASE_RUNS_SQL,
     KnownAlerts,
     LoadedState,
+    clear_resolved_missing,
     read_known_alerts,
     read_loaded_state,
 )
-from job_run_aggregator.model import Problem, RunSummary
-from job_run_aggregator.warehouse.base import Warehouse
+from job_run_aggregator.model import Problem, RunStatus, RunSummary
+from job_run_aggregator.warehouse.base import Row, Warehouse
 
-__all__ = ["CHUNK_RUNS", "DEFAULT_LOOKBACK", "Progress", "select_jobs", "upload"]
+__all__ = ["CHUNK_RUNS", "DEFAULT_LOOKBACK", "DEFAULT_RETRY_MISSING_FOR", "Progress", "select_jobs", "upload"]
 
 log = logging.getLogger(__name__)
 
 CHUNK_RUNS = 100
+# How long a run whose listed objects cannot be read stays "unfinished" before it counts as failed (issue 24).
+DEFAULT_RETRY_MISSING_FOR = timedelta(hours=24)
 
 
 @dataclass(slots=True)
@@ -75,10 +82,13 @@ def upload(
     emit: Emit | None = None,
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    retry_missing_for: timedelta = DEFAULT_RETRY_MISSING_FOR,
 ) -> RunSummary:
     """Load every finished, not yet loaded run of the selected jobs; return the counts.
 
-    `dry_run` loads nothing and hands every row to `emit(table, row)` instead.
+    `dry_run` loads nothing and hands every row to `emit(table, row)` instead. A run with an object that was
+    listed but could not be read loads nothing; it counts as unfinished and is read again on later uploads, and as
+    failed once it has been so for `retry_missing_for` (its LoadProblems rows say which object and since when).
     """
     unknown = set(kinds) - set(KINDS)
     if unknown:
@@ -87,12 +97,15 @@ def upload(
     summary = RunSummary(rows={})
     jobs = select_jobs(warehouse.query("SELECT * FROM Jobs"), job_patterns)
     summary.jobs = len(jobs)
+    if not dry_run:
+        clear_resolved_missing(warehouse, kinds)  # after a crash between a load and its clean-up
     state = read_loaded_state(warehouse, kinds, lookback, now())
-    known = read_known_alerts(warehouse, now()) if ALERTS in kinds else {}
+    known = read_known_alerts(warehouse) if ALERTS in kinds else {}
     progress.start(len(jobs))
     loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        cycle = _Cycle(bucket, loader, pool, state, known, summary, since, now)
+        cycle = _Cycle(bucket, warehouse, loader, pool, state, known, summary, since, now, retry_missing_for,
+                       {} if dry_run else None)
         try:
             for job in jobs:
                 job_kinds = job.kinds(kinds)
@@ -103,6 +116,8 @@ def upload(
             loader.wait()
         finally:
             loader.close()
+    if not dry_run:
+        clear_resolved_missing(warehouse, kinds)
     return summary
 
 
@@ -111,6 +126,7 @@ class _Cycle:
     """What every job of one upload shares."""
 
     bucket: Bucket
+    warehouse: Warehouse
     loader: Loader
     pool: ThreadPoolExecutor
     state: LoadedState
@@ -118,6 +134,9 @@ class _Cycle:
     summary: RunSummary
     since: str | None
     now: Callable[[], datetime]
+    retry_missing_for: timedelta
+    # Dry runs commit nothing: the runs with alert files they would have loaded, per release, for _backfill_zeros.
+    uncommitted: dict[str, list[Row]] | None = None
 
 
 def _upload_job(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...]) -> None:
@@ -148,7 +167,7 @@ def _upload_job(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...]) -> None:
         chunk = todo[i : i + CHUNK_RUNS]
         parsed = list(cycle.pool.map(lambda item: read_run(cycle.bucket, job, item[0], item[1], now), chunk))
         counts = RunSummary(rows={})
-        cycle.loader.submit(_chunk_rows(job, chunk, parsed, cycle.known, counts, cycle.now()), counts)
+        cycle.loader.submit(_chunk_rows(cycle, job, chunk, parsed, counts, cycle.now()), counts)
 
 
 def _build_ids(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...], names: Sequence[str]) -> list[str]:
@@ -180,20 +199,64 @@ def _build_ids(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...], names: Seque
     return out
 
 
-def _chunk_rows(job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]], parsed: Sequence[ParsedRun],
-                known: KnownAlerts, summary: RunSummary, detected_at: datetime) -> Rows:
+def _backfill_zeros(cycle: _Cycle, release: str, knew_keys: bool, keys: set[tuple[str, str, str]]) -> list[Row]:
+    """0-second Alerts rows for `keys` for every run of `release` loaded before that had alert files.
+
+    A loaded run with alert rows had alert files. One without any may have had files that listed no alert while
+    the release knew no key yet (then nothing was injected); only then (`knew_keys` false, once per release) are
+    those runs' alert files looked for again in the bucket.
+    """
+    cycle.loader.wait()  # the runs committed so far are the ones to complete
+    runs = cycle.warehouse.query(RELEASE_RUNS_SQL, {"release": release, "with_alerts": True})
+    if not knew_keys:
+        silent = cycle.warehouse.query(RELEASE_RUNS_SQL, {"release": release, "with_alerts": False})
+
+        def had_alert_files(r: Row) -> bool:
+            job = JobInfo(r["JobName"], (r["Prefix"] or f"logs/{r['JobName']}").strip("/"), release)
+            return read_run(cycle.bucket, job, r["Name"], (ALERTS,), cycle.now()).alerts is not None
+
+        runs += [r for r, had in zip(silent, cycle.pool.map(had_alert_files, silent)) if had]
+    if cycle.uncommitted is not None:
+        runs += cycle.uncommitted.get(release, [])
+    return [
+        {"JobRunName": r["Name"], "JobName": r["JobName"], "JobRunStartTime": r["StartTime"],
+         "JobRunEndTime": r["EndTime"], "Cluster": r["Cluster"], "ReleaseTag": r["ReleaseTag"],
+         "MasterNodesUpdated": r["MasterNodesUpdated"], "JobRunStatus": r["Status"],
+         "Name": name, "Namespace": namespace, "Level": level, "AlertSeconds": 0}
+        for r in runs
+        for name, namespace, level in sorted(keys)
+    ]
+
+
+def _chunk_rows(cycle: _Cycle, job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]],
+                parsed: Sequence[ParsedRun], summary: RunSummary, detected_at: datetime) -> Rows:
     """The rows of one job's chunk of runs, per table; counts the runs and problems in `summary`."""
     batch: Rows = {}
-    release_known = known.setdefault(job.release, set())
-    # Alerts first seen in this chunk count as known for all of its runs, so the result does not depend on
-    # the order runs were read in.
-    for run in parsed:
-        if run.status == "loaded" and run.alerts:
-            release_known.update(run.alerts)
+    release_known = cycle.known.setdefault(job.release, set())
+    # Alerts first seen in this chunk count as known for all of its runs, and runs loaded before get their zeros
+    # for them in this same commit: the result does not depend on the order runs are loaded in.
+    new_keys: set[tuple[str, str, str]] = set()
+    for (run_id, kinds), run in zip(chunk, parsed):
+        if run.status == RunStatus.LOADED and run.alerts and ALERTS in kinds:
+            new_keys.update(k for k in run.alerts if k not in release_known)
+    if new_keys:
+        batch["Alerts"] = _backfill_zeros(cycle, job.release, bool(release_known), new_keys)
+        release_known.update(new_keys)
     for (run_id, kinds), run in zip(chunk, parsed):
         for p in run.problems:
             summary.problems.append(p)
             log.warning("%s: %s", p.path, p.reason)
+        if run.status == RunStatus.RETRY:
+            since = cycle.state.missing_since.get((job.name, run_id), detected_at)
+            for p in run.missing:
+                summary.problems.append(p)
+                log.warning("%s: %s (missing since %s)", p.path, MISSING_REASON, f"{since:%Y-%m-%d %H:%M UTC}")
+            if detected_at - since >= cycle.retry_missing_for:
+                summary.failed += 1  # listed but unreadable for too long: a failure someone must look at
+            else:
+                summary.unfinished += 1
+            batch.setdefault("LoadProblems", []).extend(missing_rows(run, kinds, detected_at))
+            continue
         if run.status == "unfinished":
             summary.unfinished += 1
             continue
@@ -203,6 +266,8 @@ def _chunk_rows(job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]], pars
             batch.setdefault("LoadProblems", []).extend(problem_rows(run, kinds, detected_at))
             continue
         summary.loaded += 1
+        if cycle.uncommitted is not None and run.alerts is not None and ALERTS in kinds:
+            cycle.uncommitted.setdefault(job.release, []).append(job_run_row(run))
         for table, rows in rows_for_run(run, kinds, sorted(release_known), detected_at).items():
             batch.setdefault(table, []).extend(rows)
     return batch
