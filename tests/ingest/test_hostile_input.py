@@ -194,3 +194,64 @@ def test_a_symlinked_artifacts_folder_is_recorded_for_the_run(bucket, duckdb_url
     assert _problems(wh, run) == [(k, f"logs/{job}/{run}/artifacts", reason)
                                   for k in ("alerts", "disruptions", "job-runs")]
     wh.close()
+
+
+def _first(bucket: Path, job: str, pattern: str) -> tuple[str, Path]:
+    for run in runs_of(bucket, job)[1:]:
+        found = sorted((bucket / "logs" / job / run).rglob(pattern))
+        if found and json.loads((bucket / "logs" / job / run / "prowjob.json").read_bytes())["status"].get(
+                "completionTime"):
+            return run, found[0]
+    raise AssertionError(pattern)
+
+
+def test_duplicate_json_keys_make_the_file_a_recorded_problem(bucket, duckdb_url):
+    job = NAMES[0]
+    run, path = _first(bucket, job, "backend-disruption_*.json")
+    text = path.read_text()
+    doc = json.loads(text)
+    name, entry = next(iter(doc["BackendDisruptions"].items()))
+    # The same backend twice: a decoder that keeps the last silently drops the first entry's seconds.
+    dup = json.dumps({**entry, "DisruptedDuration": "9s"})
+    path.write_text(text.replace('"BackendDisruptions": {', f'"BackendDisruptions": {{"{name}": {dup},', 1))
+    wh = prepare_warehouse(duckdb_url, NAMES)
+    upload(open_bucket(str(bucket)), wh, now=lambda: NOW)
+    rel = path.relative_to(bucket).as_posix()
+    assert _problems(wh, run) == [("disruptions", rel, f'duplicate key "{name}" in one object; the file is '
+                                                        "ambiguous, not read")]
+    wh.close()
+
+
+def test_a_nul_character_in_a_name_makes_the_file_a_recorded_problem(bucket, duckdb_url):
+    job = NAMES[0]
+    run, path = _first(bucket, job, "alerts_*.json")
+    doc = json.loads(path.read_bytes())
+    doc["Alerts"].append({"Name": "Watch\x00dog", "Namespace": "", "Level": "Info", "Duration": "1s"})
+    path.write_text(json.dumps(doc))
+    wh = prepare_warehouse(duckdb_url, NAMES)
+    upload(open_bucket(str(bucket)), wh, now=lambda: NOW)
+    index = len(doc["Alerts"]) - 1
+    assert _problems(wh, run) == [("alerts", path.relative_to(bucket).as_posix(),
+                                   f"Alerts[{index}].Name contains a NUL character")]
+    assert not wh.query("SELECT Name FROM Alerts WHERE Name LIKE 'Watch%'")
+    wh.close()
+
+
+def test_alert_seconds_beyond_int64_nanoseconds_are_a_recorded_problem(bucket, duckdb_url):
+    job = NAMES[0]
+    run, path = _first(bucket, job, "alerts_*.json")
+    doc = json.loads(path.read_bytes())
+    huge = {"Name": "Forever", "Namespace": "openshift-x", "Level": "Critical", "Duration": "2562047h"}
+    doc["Alerts"].append(huge)
+    path.write_text(json.dumps(doc))
+    for i in range(3):  # four files, each within Go's range, together 36,893,476,800 s
+        (path.parent / f"alerts_2026111{i}-000000.json").write_text(json.dumps({"Alerts": [huge]}))
+    wh = prepare_warehouse(duckdb_url, NAMES)
+    upload(open_bucket(str(bucket)), wh, now=lambda: NOW)
+    first = sorted(p.relative_to(bucket).as_posix() for p in path.parent.glob("alerts_*.json"))[0]
+    assert _problems(wh, run) == [("alerts", first, "alert Forever (openshift-x, Critical) lasts 36893476800 s "
+                                                    "summed over the run's files, beyond an int64 of nanoseconds; "
+                                                    "alert not loaded")]
+    assert wh.query("SELECT COUNT(*) AS n FROM Alerts WHERE Name = 'Forever'") == [{"n": 0}]
+    assert wh.query("SELECT COUNT(*) AS n FROM JobRuns WHERE Name = @r", {"r": run}) == [{"n": 1}]
+    wh.close()

@@ -68,6 +68,7 @@ class JobInfo:
 
 # -- what a build id is, and which times a run may claim (issue 15) ------------------------------------------------
 
+MAX_ALERT_SECONDS = (2**63 - 1) // 10**9  # a Go time.Duration's range, in whole seconds
 _DIGITS = re.compile(r"[1-9][0-9]*\Z")
 MAX_BUILD_ID = 2**63 - 1  # prow build ids are int64
 EARLIEST_RUN = datetime(2000, 1, 1, tzinfo=UTC)
@@ -237,6 +238,14 @@ def parse_run(
             run.tests.extend(attempt(path, parse_junit) or ())
     run.disruption = combine_disruption(disruption_files) if disruption_files else None
     run.alerts = combine_alerts(alert_files) if alert_files else None
+    for key, seconds in list((run.alerts or {}).items()):
+        if not -MAX_ALERT_SECONDS <= seconds <= MAX_ALERT_SECONDS:
+            # Go summed time.Duration (int64 ns), which wraps past ~292 years; the sum is no measurement.
+            first = next(p for p in sorted(objects) if is_alerts_path(p))
+            problems.append(Problem(first, f"alert {key.name} ({key.namespace or '-'}, {key.level}) lasts "
+                                           f"{seconds} s summed over the run's files, beyond an int64 of "
+                                           "nanoseconds; alert not loaded"))
+            del run.alerts[key]
     if run.status != RunStatus.FAILED and run.start is not None and run.end is not None:
         run.status = RunStatus.LOADED
     return run
