@@ -114,7 +114,7 @@ def test_no_thread_left_is_one_line_and_exit_7(tmp_path, primed):
     done = subprocess.run(
         [sys.executable, "-m", "job_run_aggregator", "--warehouse", f"duckdb://{target}", "--bucket", str(bucket),
          "upload-all", "--workers", "8"],
-        env=cli_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, preexec_fn=limits)
+        env=cli_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, preexec_fn=limits, check=False)
     assert done.returncode == 7, done.stderr
     assert one_error_line(done.stderr) == (
         "error: cannot start another thread (process or memory limits); lower --workers or raise the limit")
@@ -125,7 +125,7 @@ def tiny_disk(tmp_path: Path):
     """A 4 MiB tmpfs (needs root, as the CI and the dev machines run)."""
     mount = tmp_path / "tiny"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     yield mount
@@ -170,7 +170,7 @@ def test_anything_else_is_a_config_error(value):
 def test_the_default_memory_budget_is_half_the_address_space_limit():
     code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20)); "
             "from job_run_aggregator.warehouse.duckdb import default_memory_limit; print(default_memory_limit())")
-    done = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "768MiB", done.stderr
     unlimited = resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY
     assert default_memory_limit() is None or not unlimited or Path("/sys/fs/cgroup/memory.max").exists()

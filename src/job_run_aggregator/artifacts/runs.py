@@ -110,7 +110,10 @@ def check_times(run: ParsedRun, now: datetime) -> None:
     if run.status != RunStatus.LOADED or run.start is None or run.end is None:
         return
     latest = now + CLOCK_SLACK
-    shown = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+
+    def shown(moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
     reason = None
     if run.start < EARLIEST_RUN:
         reason = f"start time {shown(run.start)} is before {EARLIEST_RUN.year}"
