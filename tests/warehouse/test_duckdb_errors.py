@@ -178,3 +178,26 @@ def test_the_default_memory_budget_is_half_the_address_space_limit():
 
 def test_resource_errors_map_onto_exit_7():
     assert ResourceExhausted.exit_code == 7
+
+
+def test_an_upload_with_four_700_mb_files_completes_under_a_1_5_gb_address_space_limit(tmp_path, primed):
+    bucket, template = primed
+    copy = tmp_path / "bucket"
+    shutil.copytree(bucket, copy)
+    runs = sorted((copy / "logs").glob("*/*/prowjob.json"))[:4]
+    for i, prowjob in enumerate(runs):  # sparse: 700 MB each by size, no disk; reading them would need 2.8 GB
+        with (prowjob.parent / f"junit_huge{i}.xml").open("wb") as out:
+            out.truncate(700 * 1024 * 1024)
+    target = tmp_path / "w.duckdb"
+    shutil.copyfile(template, target)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "job_run_aggregator", "--warehouse", f"duckdb://{target}", "--bucket", str(copy),
+         "upload-all"],
+        env=cli_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, preexec_fn=limit,
+        check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("file is 734003200 bytes, over the 64 MiB limit; not read") == 4, done.stderr

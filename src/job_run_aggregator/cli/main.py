@@ -14,12 +14,15 @@ from typer.core import TyperGroup
 from job_run_aggregator import retry
 from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
 from job_run_aggregator.config import Settings, load_settings
-from job_run_aggregator.errors import JraError, one_line, resource_error
+from job_run_aggregator.errors import JraError, ResourceExhausted, one_line, resource_error
 from job_run_aggregator.warehouse.base import Warehouse, open_warehouse
 
 
 def _log_cause(exc: BaseException) -> None:
-    """At --log-level debug, show the traceback behind a one-line error (the chained native exception)."""
+    """At --log-level debug, show the traceback behind a one-line resource error (memory, disk, threads).
+
+    Only for those: other errors' causes can carry a credentials exchange, which never reaches a log.
+    """
     log = logging.getLogger("job_run_aggregator")
     if log.isEnabledFor(logging.DEBUG):
         log.debug("traceback of the error below", exc_info=exc)
@@ -54,7 +57,8 @@ class JraGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except JraError as exc:
-            _log_cause(exc)
+            if isinstance(exc, ResourceExhausted):
+                _log_cause(exc)
             stderr.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
         except (MemoryError, OSError, RuntimeError) as exc:
