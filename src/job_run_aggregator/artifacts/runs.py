@@ -240,15 +240,16 @@ def parse_run(
         elif is_junit_path(path):
             run.tests.extend(attempt(path, parse_junit) or ())
     run.disruption = combine_disruption(disruption_files) if disruption_files else None
-    run.alerts = combine_alerts(alert_files) if alert_files else None
-    for key, seconds in list((run.alerts or {}).items()):
+    alerts = combine_alerts(alert_files) if alert_files else None
+    run.alerts = alerts
+    for key, seconds in list((alerts or {}).items()):
         if not -MAX_ALERT_SECONDS <= seconds <= MAX_ALERT_SECONDS:
             # Go summed time.Duration (int64 ns), which wraps past ~292 years; the sum is no measurement.
             first = next(p for p in sorted(objects) if is_alerts_path(p))
             problems.append(Problem(first, f"alert {key.name} ({key.namespace or '-'}, {key.level}) lasts "
                                            f"{seconds} s summed over the run's files, beyond an int64 of "
                                            "nanoseconds; alert not loaded"))
-            del run.alerts[key]
+            del alerts[key]  # type: ignore[union-attr]  # not None: it has this key
     if run.status != RunStatus.FAILED and run.start is not None and run.end is not None:
         run.status = RunStatus.LOADED
     return run
