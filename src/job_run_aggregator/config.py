@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     bigquery_job_timeout: float | None = Field(
         None, gt=0, description="seconds to wait for one BigQuery job (load, MERGE, query) to finish (default 600)"
     )
+    retry_missing_for: str = Field(
+        "24h", description="how long a run with listed-but-unreadable objects is retried before it counts as failed"
+    )
+    memory_limit: str | None = Field(
+        None, description="DuckDB memory budget such as 2GB (default: half the process's memory limit when set)"
+    )
     job_names_file: str | None = Field(None, description="job-names file the job-table-updater primes Jobs from")
     release_repo: str | None = Field(None, description="openshift/release checkout to generate job names from")
     releases: str | None = Field(None, description="comma-separated releases known to the Job Primer (default 4.8…5.x)")

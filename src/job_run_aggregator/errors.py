@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import errno
 import unicodedata
 
 # Characters that end, rewrite or reorder a terminal line: C0/C1 controls, DEL, line/paragraph separators and the
@@ -69,6 +70,22 @@ class ResourceExhausted(JraError):
     """Out of memory, disk space or threads: one line naming the resource, no traceback."""
 
     exit_code = 7
+
+
+def resource_error(exc: BaseException, what: str = "") -> ResourceExhausted | None:
+    """Map running out of memory, disk space or threads onto ResourceExhausted (None: something else)."""
+    prefix = f"{what}: " if what else ""
+    text = str(exc)
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryException":
+        return ResourceExhausted(f"{prefix}out of memory; raise --memory-limit or the process's memory, or lower "
+                                 "--workers (nothing half-written was committed)")
+    if "No space left on device" in text or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
+        return ResourceExhausted(f"{prefix}no space left on the device; free some and run again (the failed "
+                                 "transaction was not committed)")
+    if isinstance(exc, RuntimeError) and "can't start new thread" in text:
+        return ResourceExhausted(f"{prefix}cannot start another thread (process or memory limits); lower "
+                                 "--workers or raise the limit")
+    return None
 
 
 class TransientError(JraError):

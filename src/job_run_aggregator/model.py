@@ -201,11 +201,12 @@ def data_kind(name: str) -> DataKind:
 
 
 class RunStatus(StrEnum):
-    """What reading a run's objects found: loaded (finished, rows ready), unfinished (retried later), failed."""
+    """What reading a run gave: rows to load, nothing yet, a permanent problem, or a state to retry."""
 
-    LOADED = "loaded"
-    UNFINISHED = "unfinished"
-    FAILED = "failed"
+    LOADED = "loaded"  # finished and read: its rows load
+    UNFINISHED = "unfinished"  # still running: read again next upload
+    FAILED = "failed"  # unusable (bad prowjob, impossible times, …): recorded, re-read every upload
+    RETRY = "retry"  # a listed object could not be read now: nothing commits, read again next upload
 
 
 def format_seconds(value: float, places: int = 2, unit: str = "s", trim: bool = True) -> str:

@@ -79,6 +79,10 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     original = dict(zip(NAMES, originals[1:]))
     for name, job in original.items():
         os.rename(hostile / "logs" / job, hostile / "logs" / _folder(name))
+        for prowjob in (hostile / "logs" / _folder(name)).glob("*/prowjob.json"):  # the job's own runs say its name
+            doc = json.loads(prowjob.read_bytes())
+            doc["spec"]["job"] = name
+            prowjob.write_text(json.dumps(doc))
     reference = f"duckdb:///{base / 'reference.duckdb'}"
     ref = open_warehouse(reference)
     wh = open_warehouse(url)
@@ -128,11 +132,17 @@ def test_a_hostile_job_name_loads_exactly_the_rows_its_runs_give_under_a_plain_n
         wh.close()
 
 
-def test_the_injection_shaped_run_folder_is_a_run_like_any_other(loaded):
+def test_the_injection_shaped_run_folder_is_recorded_as_not_a_build_id_and_never_loaded(loaded):
     wh = open_warehouse(loaded.url)
     try:
-        rows = wh.query("SELECT JobName FROM JobRuns WHERE Name = @run", {"run": HOSTILE_RUN})
-        assert [r["JobName"] for r in rows] == [loaded.control]
+        assert wh.query("SELECT JobName FROM JobRuns WHERE Name = @run", {"run": HOSTILE_RUN}) == []
+        problems = wh.query("SELECT JobName, Uploader, Path, Reason FROM LoadProblems WHERE JobRunName = @run",
+                            {"run": HOSTILE_RUN})
+        assert sorted((p["JobName"], p["Uploader"], p["Path"]) for p in problems) == [
+            (loaded.control, kind, f"logs/{loaded.control}/{HOSTILE_RUN}/")
+            for kind in ("alerts", "disruptions", "job-runs")]
+        assert {p["Reason"] for p in problems} == {
+            "not a build id (decimal digits expected); never loaded, the listing start is unaffected"}
         assert wh.query("SELECT COUNT(*) AS n FROM Jobs")[0]["n"] == 1 + len(NAMES)
     finally:
         wh.close()

@@ -85,6 +85,10 @@ class FaultProxy:
         self.requests = 0
         self.upstream_down = 0
         self.on_request: Callable[[int], None] | None = None
+        # Before a request is forwarded: (method, URL path). Tests delete an object from the server here.
+        self.before_forward: Callable[[str, str], None] | None = None
+        # Requests whose URL contains one of these are answered 404 (an object listed but never readable).
+        self.not_found: set[str] = set()
         self._seen: Counter[tuple[str, str]] = Counter()
         self._streaks: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
@@ -229,6 +233,13 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     self._send(STATUS_FAULTS[fault], [("Content-Type", "application/json")],
                                json.dumps(error).encode())
                 return
+            if any(fragment in self.path for fragment in set(proxy.not_found)):
+                proxy._count(self.command, self.path, "404")
+                error = {"error": {"code": 404, "message": "No such object (injected)", "errors": []}}
+                self._send(404, [("Content-Type", "application/json")], json.dumps(error).encode())
+                return
+            if proxy.before_forward is not None:
+                proxy.before_forward(self.command, self.path)
             try:
                 status, headers, payload = self._forward(body)
             except OSError:

@@ -94,11 +94,19 @@ def _assert_complete_runs_only(partial: dict, clean: dict) -> int:
     loaded = {row[0] for row in partial["JobRuns"]}  # Name is the first column
     for table, runs in got.items():
         for run, rows in runs.items():
+            if table == "Alerts":
+                # 0-second rows for keys the release had not yet met arrive with the run that first reports them
+                # (issue 15): a partial load has the run's reported alerts exactly and a subset of its zeros.
+                assert set(rows) <= set(want[table][run]), f"{table}: run {run} has rows the clean run has not"
+                assert [r for r in rows if r[3]] == [r for r in want[table][run] if r[3]], f"{table}: run {run}"
+                continue
             assert rows == want[table][run], f"{table}: run {run} differs from the clean run"
     for table, runs in want.items():
         if table == "LoadProblems":
             continue  # problems of failed runs are recorded without a marker row
         for run in loaded:
+            if table == "Alerts":
+                continue  # checked above
             assert got.get(table, {}).get(run, []) == runs.get(run, []), f"{table}: run {run} is incomplete"
     return len(loaded)
 

@@ -73,16 +73,16 @@ def test_a_run_that_finishes_after_newer_runs_were_loaded(tmp_path, sample, duck
     warehouse = prepare_warehouse(duckdb_url, NAMES)
     model = UploadModel(job_setups(warehouse))
 
-    first = upload(bucket, warehouse, lookback=lookback)
+    first = upload(bucket, warehouse, lookback=lookback, now=lambda: NOW)
     expected = model.upload(bucket_dir)
     assert (first.loaded, first.unfinished) == (expected.loaded, expected.unfinished)
     for run in newer:  # newer runs of the job appear and are loaded while `late` is still running
         copy_run(sample, bucket_dir, job, run)
-    second = upload(bucket, warehouse, lookback=lookback)
+    second = upload(bucket, warehouse, lookback=lookback, now=lambda: NOW)
     assert second.loaded == model.upload(bucket_dir).loaded == 3
     copy_run(sample, bucket_dir, job, late)  # now it has finished: prowjob.json, finished.json, artifacts
 
-    third = upload(bucket, warehouse, lookback=lookback)
+    third = upload(bucket, warehouse, lookback=lookback, now=lambda: NOW)
 
     loaded_late = warehouse.query("SELECT COUNT(*) AS n FROM JobRuns WHERE Name = @name", {"name": late})[0]["n"]
     if rescued:
@@ -103,10 +103,10 @@ def test_a_late_run_is_loaded_late_on_bigquery_too(tmp_path, sample, bigquery_ur
     make_unfinished(bucket_dir, job, late)
     warehouse = prepare_warehouse(bigquery_url, NAMES)
     model = UploadModel(job_setups(warehouse))
-    assert upload(open_bucket(str(bucket_dir)), warehouse).loaded == model.upload(bucket_dir).loaded
+    assert upload(open_bucket(str(bucket_dir)), warehouse, now=lambda: NOW).loaded == model.upload(bucket_dir).loaded
     copy_run(sample, bucket_dir, job, late)
 
-    assert upload(open_bucket(str(bucket_dir)), warehouse).loaded == model.upload(bucket_dir).loaded == 1
+    assert upload(open_bucket(str(bucket_dir)), warehouse, now=lambda: NOW).loaded == model.upload(bucket_dir).loaded == 1
     assert warehouse_tables(warehouse) == model_tables(model)
 
 

@@ -83,10 +83,10 @@ def test_upload_all_loads_exactly_what_the_rules_predict(request, tmp_path, sour
     assert reasons == [{"Uploader": "disruptions", "Path": expected.problems[0],
                         "Reason": summary.problems[0].reason}]
     # The rules really were exercised: zeros injected, a multi-file run, both collection switches.
-    assert any(r["AlertSeconds"] == 0 for r in model.tables["Alerts"])
+    assert any(r["AlertSeconds"] == 0 for r in model.alert_rows())
     assert not any(r["JobName"] == NO_DISRUPTION_JOB for r in model.tables["BackendDisruption"])
     assert not any(r["JobName"] == NO_TEST_RUNS_JOB for r in model.tables["TestRuns"])
-    assert any(r["JobName"] == NO_DISRUPTION_JOB for r in model.tables["Alerts"])
+    assert any(r["JobName"] == NO_DISRUPTION_JOB for r in model.alert_rows())
 
     again = upload(bucket, warehouse)
 

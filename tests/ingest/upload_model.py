@@ -1,8 +1,9 @@
 """What DESIGN §3/§4/§6 predict an upload writes, computed straight from a bucket folder.
 
 Deliberately independent of the code under test: its own Go-duration reader, its own JSON and junit reading,
-its own combination rules (ceil per file then sum for disruption; sum then ceil for alerts; zeros for alerts
-known in the release; MasterNodesUpdated from cluster-data; skipped junit cases dropped, suites joined by
+its own combination rules (ceil per file then sum for disruption; sum then ceil for alerts; zeros for every
+alert key any loaded run of the release reported, in every run of the release with alert files, whatever the
+order runs were loaded in; MasterNodesUpdated from cluster-data; skipped junit cases dropped, suites joined by
 `|||`). Only the table definitions (column names) are shared with the package.
 """
 
@@ -111,6 +112,7 @@ class UploadModel:
         default_factory=lambda: {t.name: [] for t in TABLES if t.name != "Jobs"})
     loaded: set[tuple[str, str]] = field(default_factory=set)
     known: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)  # release -> alert keys
+    alert_runs: list[tuple[str, dict[str, Any], dict[tuple[str, str, str], int]]] = field(default_factory=list)
 
     def upload(self, root: Path, only: Iterable[str] | None = None) -> Counts:
         """Add the rows an `upload-all` of `root` would load now; return the counts it would report."""
@@ -144,6 +146,14 @@ class UploadModel:
                 self._add_run(job, parsed, known)
         return counts
 
+    def alert_rows(self) -> list[dict[str, Any]]:
+        """Alerts: each run with alert files reports its alerts and 0 for every other key of its release."""
+        return [
+            {**base, "Name": n, "Namespace": ns, "Level": lvl, "AlertSeconds": s}
+            for release, base, alerts in self.alert_runs
+            for (n, ns, lvl), s in {**{k: 0 for k in self.known.get(release, ())}, **alerts}.items()
+        ]
+
     def _add(self, table: str, rows: list[dict[str, Any]]) -> None:
         self.tables[table].extend(rows)
 
@@ -164,9 +174,7 @@ class UploadModel:
             self._add("BackendDisruption", [{**base, "BackendName": b, "DisruptionSeconds": s}
                                             for b, s in (r.disruption or {}).items()])
         if r.alerts is not None:
-            alerts = {**{k: 0 for k in known}, **r.alerts}
-            self._add("Alerts", [{**base, "Name": n, "Namespace": ns, "Level": lvl, "AlertSeconds": s}
-                                 for (n, ns, lvl), s in alerts.items()])
+            self.alert_runs.append((job.release, base, r.alerts))
         self._add("LoadProblems", _problem_rows(r, job))
 
 
@@ -285,7 +293,8 @@ def as_tuples(name: str, rows: Iterable[Mapping[str, Any]], ignored: Sequence[st
 
 
 def model_tables(model: UploadModel) -> dict[str, list[tuple]]:
-    return {name: as_tuples(name, rows) for name, rows in model.tables.items()}
+    tables = {**model.tables, "Alerts": model.alert_rows()}
+    return {name: as_tuples(name, rows) for name, rows in tables.items()}
 
 
 def warehouse_tables(warehouse: Warehouse, ignored: Sequence[str] = PROBLEM_IGNORED) -> dict[str, list[tuple]]:

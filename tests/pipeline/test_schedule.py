@@ -302,7 +302,9 @@ def read_until(proc: subprocess.Popen, needle: str) -> list[str]:
 
 
 @pytest.mark.timeout(180)
-def test_sigterm_during_upload_stops_after_a_commit_and_a_rerun_completes_without_doubling(tmp_path, spawn):
+@pytest.mark.emulator
+def test_sigterm_during_upload_stops_after_a_commit_and_a_rerun_completes_without_doubling(tmp_path, spawn,
+                                                                                           monkeypatch):
     clean = write_sample(tmp_path / "clean")
     clean_url = f"duckdb:///{tmp_path / 'clean.duckdb'}"
     code, out = cli(*clean.args(clean_url, "schedule", "--once", "--job-names-file", str(clean.names_file)))

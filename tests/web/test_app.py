@@ -330,7 +330,7 @@ def test_a_busy_warehouse_is_503_with_a_clear_message(demo: Demo, tmp_path: Path
         response = client.get("/overview.json")
         assert response.status_code == 503
         assert response.json()["message"].startswith(
-            f"The warehouse is unavailable: {path}: warehouse file is in use by another process")
+            f"The warehouse is unavailable: {path}: locked by PID {holder.pid} ")
         page = client.get("/")
         assert page.status_code == 503 and "The warehouse is unavailable" in page.text and "Traceback" not in page.text
     finally:

@@ -25,8 +25,8 @@ from job_run_aggregator.aggregation.queries import (
 from job_run_aggregator.aggregation.report import render_html, render_junit
 from job_run_aggregator.aggregation.rules import PREVIOUS_RELEASE_MIN_RUNS, RuleSet, rules_for
 from job_run_aggregator.artifacts.buckets.base import Bucket
-from job_run_aggregator.artifacts.observe import RunObservation, observe_run
 from job_run_aggregator.artifacts.parse import is_cluster_data_path, is_junit_path, parse_cluster_data, parse_junit
+from job_run_aggregator.artifacts.runs import ParsedRun, observe_run
 from job_run_aggregator.errors import ConfigError, InputError, TableMissing, TransientError
 from job_run_aggregator.jobs.primer import read_jobs
 from job_run_aggregator.model import Problem, TestCase
@@ -57,7 +57,7 @@ class RunSelector:
             return f"aggregation {self.aggregation_id}"
         return f"runs {', '.join(self.run_ids)}"
 
-    def selects(self, obs: RunObservation) -> bool:
+    def selects(self, obs: ParsedRun) -> bool:
         pj = obs.prowjob
         if self.run_ids:
             return obs.run_id in self.run_ids
@@ -72,7 +72,7 @@ class RunSelector:
 class Analysis:
     job: str
     selector: RunSelector
-    runs: list[RunObservation]
+    runs: list[ParsedRun]
     unfinished: list[str]
     results: list[CheckResult]
     junit_path: Path
@@ -89,7 +89,7 @@ class Analysis:
 
 def find_runs(
     bucket: Bucket, job_prefix: str, selector: RunSelector, search_recent: int, workers: int
-) -> list[RunObservation]:
+) -> list[ParsedRun]:
     """The runs of the payload (prowjob.json only), searched among the newest `search_recent` run folders."""
     if selector.run_ids:
         ids = sorted(set(selector.run_ids))

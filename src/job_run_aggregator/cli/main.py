@@ -14,8 +14,18 @@ from typer.core import TyperGroup
 from job_run_aggregator import network, retry
 from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
 from job_run_aggregator.config import Settings, load_settings
-from job_run_aggregator.errors import JraError, one_line
+from job_run_aggregator.errors import JraError, ResourceExhausted, one_line, resource_error
 from job_run_aggregator.warehouse.base import Warehouse, open_warehouse
+
+
+def _log_cause(exc: BaseException) -> None:
+    """At --log-level debug, show the traceback behind a one-line resource error (memory, disk, threads).
+
+    Only for those: other errors' causes can carry a credentials exchange, which never reaches a log.
+    """
+    log = logging.getLogger("job_run_aggregator")
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("traceback of the error below", exc_info=exc)
 
 
 class OneLineConsole(Console):
@@ -48,8 +58,18 @@ class JraGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except JraError as exc:
+            if isinstance(exc, ResourceExhausted):
+                _log_cause(exc)
             stderr.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
+        except (MemoryError, OSError, RuntimeError) as exc:
+            # Out of memory, disk or threads anywhere (not only in a backend): one line and exit 7, not a traceback.
+            mapped = resource_error(exc)
+            if mapped is None:
+                raise
+            _log_cause(exc)
+            stderr.print(f"error: {mapped}", markup=False)
+            raise typer.Exit(mapped.exit_code) from None
 
     def list_commands(self, ctx: Any) -> list[str]:
         return sorted(super().list_commands(ctx))
@@ -86,6 +106,7 @@ class Context:
             self._warehouse = open_warehouse(
                 s.warehouse, s.google_service_account_credential_file, read_only=read_only,
                 maximum_bytes_billed=s.maximum_bytes_billed, job_timeout=s.bigquery_job_timeout,
+                memory_limit=s.memory_limit,
             )
         return self._warehouse
 
@@ -128,6 +149,9 @@ def main(
     maximum_bytes_billed: int | None = typer.Option(
         None, "--maximum-bytes-billed", help="BigQuery cost guard per query."
     ),
+    memory_limit: str | None = typer.Option(
+        None, "--memory-limit", help="DuckDB memory budget, e.g. 2GB (default: half the process's memory limit)."
+    ),
 ) -> None:
     """Global options come before the subcommand: job-run-aggregator --warehouse URL --bucket DIR upload-all."""
     settings = load_settings(
@@ -140,6 +164,7 @@ def main(
         dry_run=dry_run,
         lock_timeout=lock_timeout,
         maximum_bytes_billed=maximum_bytes_billed,
+        memory_limit=memory_limit,
     )
     retry.configure(settings.retry_attempts, settings.retry_base_delay, settings.retry_max_delay,
                     settings.retry_deadline)

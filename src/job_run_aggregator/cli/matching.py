@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from job_run_aggregator.artifacts.observe import observe_run, open_run
+from job_run_aggregator.artifacts.runs import observe_run, open_run
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
 from job_run_aggregator.cli.options import (
     ARCHITECTURE, FROM_RELEASE, NETWORK, ONE_JOB_HELP, PLATFORM, RELEASE, TOPOLOGY, read_input,

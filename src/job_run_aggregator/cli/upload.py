@@ -48,6 +48,7 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
                 lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
                 workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=committed.watch(progress),
                 batch=BatchLimits(s.batch_rows, s.batch_runs),
+                retry_missing_for=parse_duration_option(s.retry_missing_for),
             )
     except TransientError as exc:
         # The one error line says what is safe: committed runs stay loaded, the next upload resumes after them.

@@ -2,6 +2,11 @@
 
 Per job and uploader, listing starts after the newest loaded build id older than the look-back window, and ids
 already loaded inside the window are skipped, so a run that finished late is still picked up (DESIGN §6).
+
+The window ends at the uploader's clock (`now`), never at a time the data claims: a prowjob saying 2099 (refused
+anyway, see runs.check_times) or one saying 2001 on the newest id cannot move the start past runs still due. The
+start is also never past the lowest id inside the window, so a run whose time contradicts its id costs a longer
+listing, not lost runs. Only real build ids (digits) are ever loaded, so only they can set the start.
 """
 
 from __future__ import annotations
@@ -10,42 +15,66 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from job_run_aggregator.artifacts.runs import MARKER_TABLE
+from job_run_aggregator.artifacts.runs import MARKER_TABLE, MISSING_REASON
 from job_run_aggregator.warehouse.base import Warehouse
 
 DEFAULT_LOOKBACK = timedelta(hours=24)
 
-# Build ids are equal-length decimal strings, so MAX(Name) is the newest id.
+# Build ids are equal-length decimal strings, so MAX(Name) is the newest id. Names that are not digits (loaded by
+# versions before build ids were checked) never set the start.
 LOADED_SQL = """
-SELECT r.JobName AS JobName, r.Name AS Name,
-       r.StartTime >= TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND) AS InWindow
-FROM {marker} AS r
-JOIN (SELECT JobName, MAX(StartTime) AS Newest FROM {marker} GROUP BY JobName) AS n ON r.JobName = n.JobName
-WHERE r.StartTime >= TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND)
+WITH runs AS (
+  SELECT JobName, Name, StartTime >= @window_start AS InWindow FROM {marker}
+  WHERE REGEXP_CONTAINS(Name, r'^[0-9]+$')
+),
+lowest AS (SELECT JobName, MIN(Name) AS Lowest FROM runs WHERE InWindow GROUP BY JobName)
+SELECT JobName, Name, TRUE AS InWindow FROM runs WHERE InWindow
 UNION ALL
 SELECT r.JobName AS JobName, MAX(r.Name) AS Name, FALSE AS InWindow
-FROM {marker} AS r
-JOIN (SELECT JobName, MAX(StartTime) AS Newest FROM {marker} GROUP BY JobName) AS n ON r.JobName = n.JobName
-WHERE r.StartTime < TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND)
+FROM runs AS r LEFT JOIN lowest AS l ON r.JobName = l.JobName
+WHERE NOT r.InWindow AND (l.Lowest IS NULL OR r.Name < l.Lowest)
 GROUP BY r.JobName
 """
 
 # Runs that failed (unusable prowjob.json) are recorded in LoadProblems and not marked loaded; they are re-read
-# on every upload, however old, so a failure is never silently outside the look-back window.
+# on every upload, however old, so a failure is never silently outside the look-back window. Run folders that are
+# not runs (not a build id, a symlink) are recorded with the folder as the path ('…/'): never re-read.
 FAILED_SQL = """
-SELECT DISTINCT p.JobName AS JobName, p.JobRunName AS Name
+SELECT DISTINCT p.JobName AS JobName, p.JobRunName AS Name, p.Path LIKE '%/' AS Rejected
 FROM LoadProblems AS p LEFT JOIN {marker} AS r ON r.Name = p.JobRunName
 WHERE p.Uploader = @uploader AND r.Name IS NULL
 """
 
-# Known alerts are read from the recent partitions only: a release's alerts all show up while it is being
-# tested, and scanning years of Alerts on BigQuery every 4 hours would cost far more than it tells.
-KNOWN_ALERTS_WINDOW = timedelta(days=90)
+# Zero injection (DESIGN §3.2) is decided at load time against a set that does not depend on load order, crash
+# points or the clock: every alert key ever loaded for the release. When a chunk brings keys the release had not
+# seen, the runs loaded before get their 0-second rows in the same commit (ingest/upload._backfill_zeros), so any
+# order of loading ends with the same rows: each run with alert files has a row for every key of its release.
 KnownAlerts = dict[str, set[tuple[str, str, str]]]  # release -> (Name, Namespace, Level) of alerts seen
 KNOWN_ALERTS_SQL = """
 SELECT DISTINCT j.Release AS Release, a.Name AS Name, a.Namespace AS Namespace, a.Level AS Level
 FROM Alerts AS a JOIN Jobs AS j ON a.JobName = j.JobName
-WHERE a.JobRunStartTime >= @since
+"""
+# The loaded runs of a release that have alert rows (so had alert files), with the columns their rows repeat.
+# With `@with_alerts` FALSE: those without any alert row (no alert files, or files that listed no alert while
+# the release knew no key yet; the bucket tells which).
+RELEASE_RUNS_SQL = """
+SELECT r.Name AS Name, r.JobName AS JobName, r.Status AS Status, r.StartTime AS StartTime, r.EndTime AS EndTime,
+       r.ReleaseTag AS ReleaseTag, r.Cluster AS Cluster, r.MasterNodesUpdated AS MasterNodesUpdated,
+       j.GCSJobHistoryLocationPrefix AS Prefix
+FROM Alerts_JobRuns AS r JOIN Jobs AS j ON r.JobName = j.JobName
+WHERE j.Release = @release AND EXISTS (SELECT 1 FROM Alerts AS a WHERE a.JobRunName = r.Name) = @with_alerts
+"""
+
+
+# Runs with objects that vanished between listing and reading, since when (the first record's time), per job.
+MISSING_SQL = """
+SELECT JobName, JobRunName AS Name, MIN(DetectedAt) AS Since FROM LoadProblems
+WHERE Reason = @reason GROUP BY JobName, JobRunName
+"""
+# Once such a run has loaded, its records of the flicker are removed: the tables then equal a fresh ingest.
+RESOLVED_SQL = """
+DELETE FROM LoadProblems
+WHERE Reason = @reason AND Uploader = @uploader AND JobRunName IN (SELECT Name FROM {marker})
 """
 
 
@@ -56,6 +85,8 @@ class LoadedState:
     start_after: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> job -> id
     loaded: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # kind -> job -> ids in window
     failed: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # kind -> job -> ids to retry
+    rejected: dict[str, set[str]] = field(default_factory=dict)  # job -> folders recorded as not runs
+    missing_since: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (job, id) -> first seen missing
 
     def listing_start(self, job: str, kinds: Iterable[str], since: str | None) -> str | None:
         # The lowest start over the uploaders: one listing serves them all.
@@ -82,11 +113,12 @@ class LoadedState:
         return sorted(set().union(*(self.failed.get(k, {}).get(job, set()) for k in kinds)))
 
 
-def read_loaded_state(warehouse: Warehouse, kinds: Iterable[str], lookback: timedelta) -> LoadedState:
+def read_loaded_state(warehouse: Warehouse, kinds: Iterable[str], lookback: timedelta, now: datetime) -> LoadedState:
+    """Per uploader: the listing start and the ids loaded inside the window [now - lookback, …) of each job."""
     state = LoadedState()
     for kind in kinds:
         marker = MARKER_TABLE[kind]
-        rows = warehouse.query(LOADED_SQL.format(marker=marker), {"lookback_seconds": int(lookback.total_seconds())})
+        rows = warehouse.query(LOADED_SQL.format(marker=marker), {"window_start": now - lookback})
         starts: dict[str, str] = {}
         loaded: dict[str, set[str]] = {}
         for r in rows:
@@ -97,14 +129,25 @@ def read_loaded_state(warehouse: Warehouse, kinds: Iterable[str], lookback: time
         state.start_after[kind], state.loaded[kind] = starts, loaded
         failed: dict[str, set[str]] = {}
         for r in warehouse.query(FAILED_SQL.format(marker=marker), {"uploader": kind}):
-            failed.setdefault(r["JobName"], set()).add(r["Name"])
+            if r["Rejected"]:
+                state.rejected.setdefault(r["JobName"], set()).add(r["Name"])
+            else:
+                failed.setdefault(r["JobName"], set()).add(r["Name"])
         state.failed[kind] = failed
+    for r in warehouse.query(MISSING_SQL, {"reason": MISSING_REASON}):
+        state.missing_since[(r["JobName"], r["Name"])] = r["Since"]
     return state
 
 
-def read_known_alerts(warehouse: Warehouse, now: datetime) -> KnownAlerts:
-    """Alert keys seen per release in the last KNOWN_ALERTS_WINDOW (the zero-injection candidates)."""
+def clear_resolved_missing(warehouse: Warehouse, kinds: Iterable[str]) -> None:
+    """Remove the vanished-object records of runs that have loaded since (each uploader's own)."""
+    for kind in kinds:
+        warehouse.query(RESOLVED_SQL.format(marker=MARKER_TABLE[kind]), {"reason": MISSING_REASON, "uploader": kind})
+
+
+def read_known_alerts(warehouse: Warehouse) -> KnownAlerts:
+    """Alert keys ever loaded, per release (the zero-injection candidates)."""
     known: KnownAlerts = {}
-    for r in warehouse.query(KNOWN_ALERTS_SQL, {"since": now - KNOWN_ALERTS_WINDOW}):
+    for r in warehouse.query(KNOWN_ALERTS_SQL):
         known.setdefault(r["Release"], set()).add((r["Name"], r["Namespace"], r["Level"]))
     return known

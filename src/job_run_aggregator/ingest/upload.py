@@ -22,31 +22,39 @@ from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath
 from job_run_aggregator.artifacts.runs import (
     ALERTS,
     KINDS,
+    MISSING_REASON,
     JobInfo,
     ParsedRun,
-    parse_run,
+    build_id_problem,
+    job_run_row,
+    missing_rows,
     problem_rows,
+    read_run,
     rows_for_run,
-    wanted_glob,
-    wanted_object,
+    usual_build_id_length,
 )
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.ingest.loader import BatchLimits, DryRunLoader, Emit, Loader, Rows, WarehouseLoader
 from job_run_aggregator.ingest.state import (
     DEFAULT_LOOKBACK,
+    RELEASE_RUNS_SQL,
     KnownAlerts,
     LoadedState,
+    clear_resolved_missing,
     read_known_alerts,
     read_loaded_state,
 )
 from job_run_aggregator.model import Problem, RunStatus, RunSummary
-from job_run_aggregator.warehouse.base import Warehouse
+from job_run_aggregator.warehouse.base import Row, Warehouse
 
-__all__ = ["CHUNK_RUNS", "DEFAULT_LOOKBACK", "BatchLimits", "Progress", "select_jobs", "upload"]
+__all__ = ["CHUNK_RUNS", "DEFAULT_LOOKBACK", "DEFAULT_RETRY_MISSING_FOR", "BatchLimits", "Progress", "select_jobs",
+           "upload"]
 
 log = logging.getLogger(__name__)
 
 CHUNK_RUNS = 100
+# How long a run whose listed objects cannot be read stays "unfinished" before it counts as failed (issue 24).
+DEFAULT_RETRY_MISSING_FOR = timedelta(hours=24)
 
 
 @dataclass(slots=True)
@@ -81,12 +89,16 @@ def upload(
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     batch: BatchLimits | None = None,
+    retry_missing_for: timedelta = DEFAULT_RETRY_MISSING_FOR,
 ) -> RunSummary:
     """Load every finished, not yet loaded run of the selected jobs; return the counts.
 
     `dry_run` loads nothing and hands every row to `emit(table, row)` instead. When `progress.stopping()` turns
     true, the upload commits what it has read up to the end of the current job and returns (the jobs after it
-    are left for the next upload; `progress.advance` was called for exactly the committed ones).
+    are left for the next upload; `progress.advance` was called for exactly the committed ones). A run with an
+    object that was listed but could not be read loads nothing; it counts as unfinished and is read again on later
+    uploads, and as failed once it has been so for `retry_missing_for` (its LoadProblems rows say which object and
+    since when).
     """
     unknown = set(kinds) - set(KINDS)
     if unknown:
@@ -95,12 +107,15 @@ def upload(
     summary = RunSummary(rows={})
     jobs = select_jobs(warehouse.query("SELECT * FROM Jobs"), job_patterns)
     summary.jobs = len(jobs)
-    state = read_loaded_state(warehouse, kinds, lookback)
-    known = read_known_alerts(warehouse, now()) if ALERTS in kinds else {}
+    if not dry_run:
+        clear_resolved_missing(warehouse, kinds)  # after a crash between a load and its clean-up
+    state = read_loaded_state(warehouse, kinds, lookback, now())
+    known = read_known_alerts(warehouse) if ALERTS in kinds else {}
     progress.start(len(jobs))
     loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary, batch)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        cycle = _Cycle(bucket, loader, pool, state, known, summary, since, now)
+        cycle = _Cycle(bucket, warehouse, loader, pool, state, known, summary, since, now, retry_missing_for,
+                       {} if dry_run else None)
         pending: deque[_Chunk] = deque()
 
         def drain(limit: int) -> bool:
@@ -143,6 +158,8 @@ def upload(
             loader.wait()
         finally:
             loader.close()
+    if not dry_run:
+        clear_resolved_missing(warehouse, kinds)
     return summary
 
 
@@ -154,6 +171,7 @@ class _Cycle:
     """What every job of one upload shares."""
 
     bucket: Bucket
+    warehouse: Warehouse
     loader: Loader
     pool: ThreadPoolExecutor
     state: LoadedState
@@ -161,6 +179,9 @@ class _Cycle:
     summary: RunSummary
     since: str | None
     now: Callable[[], datetime]
+    retry_missing_for: timedelta
+    # Dry runs commit nothing: the runs with alert files they would have loaded, per release, for _backfill_zeros.
+    uncommitted: dict[str, list[Row]] | None = None
     # The first error of a read. Once there is one, reads not yet started give up at once (no request meets a
     # dead server that need not), and the upload raises this error, not theirs.
     errors: list[BaseException] = field(default_factory=list)
@@ -190,26 +211,52 @@ def _job_chunks(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...]) -> list[_Ch
         summary.failed += 1
         log.warning("%s: %s", problem.path, problem.reason)
         return []
-    for folder in [d for d in listed if isinstance(d, RefusedPath)]:
-        problem = Problem(f"{job.prefix}/{folder}", folder.reason)
-        summary.problems.append(problem)
-        log.warning("%s: %s", problem.path, problem.reason)
-    listed = [d for d in listed if not isinstance(d, RefusedPath)]
     seen = set(listed)
     retries = [r for r in state.failed_runs(job.name, kinds) if r not in seen and (since is None or r > since)]
-    for run_id in retries + listed:
+    for run_id in _build_ids(cycle, job, kinds, retries + listed):
         summary.seen += 1
         missing = state.missing_kinds(job.name, run_id, kinds)
         if missing:
             todo.append((run_id, missing))
         else:
             summary.skipped += 1
+    now = cycle.now()
     chunks = []
     for i in range(0, len(todo), CHUNK_RUNS):
         runs = todo[i : i + CHUNK_RUNS]
-        reads = [cycle.pool.submit(_read_unless_failed, cycle, job, run_id, missing) for run_id, missing in runs]
+        reads = [cycle.pool.submit(_read_unless_failed, cycle, job, run_id, missing, now)
+                 for run_id, missing in runs]
         chunks.append(_Chunk(job, runs, reads))
     return chunks
+
+
+def _build_ids(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...], names: Sequence[str]) -> list[str]:
+    """The names that are build ids of this job; the others are recorded in LoadProblems once and never read.
+
+    A folder such as `latest` or `99999999999999999999` is not a run: loading it would let it set the listing
+    start (it sorts after every id) and hide every later run.
+    """
+    state = cycle.state
+    known = [*(state.start_after.get(k, {}).get(job.name) or "" for k in kinds),
+             *(i for k in kinds for i in state.loaded.get(k, {}).get(job.name, ()))]
+    usual = usual_build_id_length(known, names)
+    recorded = state.rejected.get(job.name, set())
+    out: list[str] = []
+    rows: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for name in names:
+        reason = name.reason if isinstance(name, RefusedPath) else build_id_problem(name, usual)
+        if reason is None:
+            out.append(name)
+        elif name not in recorded:  # reported once: after that it is known in LoadProblems and passed over
+            problem = Problem(f"{job.prefix}/{name}/", reason)
+            problems.append(problem)
+            log.warning("%s: %s", problem.path, problem.reason)
+            rows += [{"JobRunName": str(name), "JobName": job.name, "Uploader": kind, "Path": problem.path,
+                      "Reason": reason, "DetectedAt": cycle.now(), "JobRunStartTime": None} for kind in kinds]
+    if rows:
+        cycle.loader.add({"LoadProblems": rows}, RunSummary(rows={}, problems=problems))
+    return out
 
 
 def _finish(cycle: _Cycle, chunk: _Chunk) -> None:
@@ -221,7 +268,7 @@ def _finish(cycle: _Cycle, chunk: _Chunk) -> None:
         parsed = [read.result() for read in chunk.reads]
     except _GaveUp:
         raise cycle.errors[0] from None
-    for rows, counts in _chunk_rows(chunk.job, chunk.runs, parsed, cycle.known, cycle.now()):
+    for rows, counts in _chunk_rows(cycle, chunk.job, chunk.runs, parsed, cycle.now()):
         cycle.loader.add(rows, counts)
 
 
@@ -237,50 +284,81 @@ class _GaveUp(Exception):
     """A read not started because another read of the upload had failed."""
 
 
-def _read_unless_failed(cycle: _Cycle, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
+def _read_unless_failed(cycle: _Cycle, job: JobInfo, run_id: str, kinds: tuple[str, ...], now: datetime) -> ParsedRun:
     if cycle.errors:
         raise _GaveUp
     try:
-        return _read_run(cycle.bucket, job, run_id, kinds)
+        return read_run(cycle.bucket, job, run_id, kinds, now)
     except BaseException as exc:
         cycle.errors.append(exc)
         raise
 
 
-def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
-    """List a run's objects and read, once each, those the uploaders need."""
-    prefix = f"{job.prefix}/{run_id}/"
-    objects: dict[str, bytes] = {}
-    problems: list[Problem] = []
-    for path in bucket.list_files(prefix, match_glob=wanted_glob(prefix)):
-        if isinstance(path, RefusedPath):  # a symlink out of the bucket, a FIFO, …: recorded, never read
-            problems.append(Problem(str(path), path.reason))
-        elif wanted_object(path, prefix, kinds, job.collect_test_runs):
-            try:
-                objects[path] = bucket.read(path)
-            except InputError as exc:  # vanished or unreadable object: report it, keep the rest of the run
-                problems.append(Problem(path, exc.reason))
-    run = parse_run(job, run_id, objects)
-    run.problems[:0] = problems
-    return run
+def _backfill_zeros(cycle: _Cycle, release: str, knew_keys: bool, keys: set[tuple[str, str, str]]) -> list[Row]:
+    """0-second Alerts rows for `keys` for every run of `release` loaded before that had alert files.
+
+    A loaded run with alert rows had alert files. One without any may have had files that listed no alert while
+    the release knew no key yet (then nothing was injected); only then (`knew_keys` false, once per release) are
+    those runs' alert files looked for again in the bucket.
+    """
+    # The runs loaded so far are the ones to complete: the open batch is committed first, so none of its runs is
+    # missed (new alert keys are rare once a release has been seen for a while, so this seldom cuts a batch).
+    cycle.loader.flush()
+    cycle.loader.wait()
+    runs = cycle.warehouse.query(RELEASE_RUNS_SQL, {"release": release, "with_alerts": True})
+    if not knew_keys:
+        silent = cycle.warehouse.query(RELEASE_RUNS_SQL, {"release": release, "with_alerts": False})
+
+        def had_alert_files(r: Row) -> bool:
+            job = JobInfo(r["JobName"], (r["Prefix"] or f"logs/{r['JobName']}").strip("/"), release)
+            return read_run(cycle.bucket, job, r["Name"], (ALERTS,), cycle.now()).alerts is not None
+
+        runs += [r for r, had in zip(silent, cycle.pool.map(had_alert_files, silent), strict=True) if had]
+    if cycle.uncommitted is not None:
+        runs += cycle.uncommitted.get(release, [])
+    return [
+        {"JobRunName": r["Name"], "JobName": r["JobName"], "JobRunStartTime": r["StartTime"],
+         "JobRunEndTime": r["EndTime"], "Cluster": r["Cluster"], "ReleaseTag": r["ReleaseTag"],
+         "MasterNodesUpdated": r["MasterNodesUpdated"], "JobRunStatus": r["Status"],
+         "Name": name, "Namespace": namespace, "Level": level, "AlertSeconds": 0}
+        for r in runs
+        for name, namespace, level in sorted(keys)
+    ]
 
 
-def _chunk_rows(job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]], parsed: Sequence[ParsedRun],
-                known: KnownAlerts, detected_at: datetime) -> Iterator[tuple[Rows, RunSummary]]:
-    """The rows of one job's chunk of runs, per run and table, each with the run's counts and problems."""
-    release_known = known.setdefault(job.release, set())
-    # Alerts first seen in this chunk count as known for all of its runs, so the result does not depend on
-    # the order runs were read in.
-    for run in parsed:
-        if run.status is RunStatus.LOADED and run.alerts:
-            release_known.update(run.alerts)
+def _chunk_rows(cycle: _Cycle, job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]],
+                parsed: Sequence[ParsedRun], detected_at: datetime) -> Iterator[tuple[Rows, RunSummary]]:
+    """The rows of one job's chunk of runs, per run and table, each with the run's counts and problems.
+
+    Alerts first seen in this chunk count as known for all of its runs, and runs loaded before get their zeros
+    for them (the first item, committed with this chunk's runs): the result does not depend on the order runs
+    are loaded in.
+    """
+    release_known = cycle.known.setdefault(job.release, set())
+    new_keys: set[tuple[str, str, str]] = set()
     for (_run_id, kinds), run in zip(chunk, parsed, strict=True):
+        if run.status is RunStatus.LOADED and run.alerts and ALERTS in kinds:
+            new_keys.update(k for k in run.alerts if k not in release_known)
+    if new_keys:
+        yield {"Alerts": _backfill_zeros(cycle, job.release, bool(release_known), new_keys)}, RunSummary(rows={})
+        release_known.update(new_keys)
+    for (run_id, kinds), run in zip(chunk, parsed, strict=True):
         summary = RunSummary(rows={})
         batch: Rows = {}
         for p in run.problems:
             summary.problems.append(p)
             log.warning("%s: %s", p.path, p.reason)
-        if run.status is RunStatus.UNFINISHED:
+        if run.status is RunStatus.RETRY:
+            since = cycle.state.missing_since.get((job.name, run_id), detected_at)
+            for p in run.missing:
+                summary.problems.append(p)
+                log.warning("%s: %s (missing since %s)", p.path, MISSING_REASON, f"{since:%Y-%m-%d %H:%M UTC}")
+            if detected_at - since >= cycle.retry_missing_for:
+                summary.failed += 1  # listed but unreadable for too long: a failure someone must look at
+            else:
+                summary.unfinished += 1
+            batch["LoadProblems"] = missing_rows(run, kinds, detected_at)
+        elif run.status is RunStatus.UNFINISHED:
             summary.unfinished += 1
         elif run.status is RunStatus.FAILED:
             summary.failed += 1
@@ -288,5 +366,7 @@ def _chunk_rows(job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]], pars
             batch["LoadProblems"] = problem_rows(run, kinds, detected_at)
         else:
             summary.loaded += 1
+            if cycle.uncommitted is not None and run.alerts is not None and ALERTS in kinds:
+                cycle.uncommitted.setdefault(job.release, []).append(job_run_row(run))
             batch = rows_for_run(run, kinds, sorted(release_known), detected_at)
         yield batch, summary

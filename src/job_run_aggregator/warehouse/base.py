@@ -152,17 +152,20 @@ def open_warehouse(
     read_only: bool = False,
     maximum_bytes_billed: int | None = None,
     job_timeout: float | None = None,
+    memory_limit: str | None = None,
     **options: Any,
 ) -> Warehouse:
     """Open the warehouse a URL names (one dict maps scheme → opener).
 
-    `read_only`, `maximum_bytes_billed` and `job_timeout` may be given for any URL: each engine uses the ones it
-    has (DuckDB opens the file read-only, BigQuery caps the bytes a query bills and the seconds a job may take) and
-    ignores the others, so callers never ask which engine they got.
+    `read_only`, `maximum_bytes_billed`, `job_timeout` and `memory_limit` may be given for any URL: each engine uses
+    the ones it has (DuckDB opens the file read-only within a memory budget, BigQuery caps the bytes a query bills
+    and the seconds a job may take) and ignores the others, so callers never ask which engine they got.
     """
     scheme, rest = parse_warehouse_url(url)
     if scheme == "bigquery" and job_timeout:
         options["job_timeout"] = job_timeout
+    if scheme == "duckdb" and memory_limit:
+        options["memory_limit"] = memory_limit
     return _OPENERS[scheme](rest, credentials_file, read_only, maximum_bytes_billed, **options)
 
 

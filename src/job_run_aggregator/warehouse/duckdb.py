@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
+import resource
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -18,8 +21,8 @@ try:
 except ImportError:  # pragma: no cover - orjson is a core dependency; the UNNEST path still works without it
     orjson = None  # type: ignore[assignment]
 
-from job_run_aggregator.errors import LockBusy, TableMissing
-from job_run_aggregator.warehouse.base import Capabilities, Row, WarehouseBase
+from job_run_aggregator.errors import ConfigError, JraError, LockBusy, TableMissing, resource_error
+from job_run_aggregator.warehouse.base import Capabilities, Row, TableStats, TableStatus, WarehouseBase
 from job_run_aggregator.warehouse.locking import file_lock
 from job_run_aggregator.warehouse.schema import Table
 from job_run_aggregator.warehouse.sql import transpile
@@ -31,6 +34,85 @@ TYPE_MAP = {
 JSON_MIN_VALUES = 4000  # below this many values a batch is bound as lists (see _json_rows)
 TYPE_BACK = {"VARCHAR": "STRING", "BOOLEAN": "BOOLEAN", "BIGINT": "INTEGER", "DOUBLE": "FLOAT",
              "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
+
+
+# Bytes 8-11 of every DuckDB database file (the main header's magic).
+_MAGIC, _MAGIC_AT = b"DUCK", 8
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>[0-9]+)\)")
+_MEMORY = re.compile(r"[0-9]+(\.[0-9]+)? ?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\Z", re.IGNORECASE)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def translate_error(exc: BaseException, path: str) -> JraError | None:
+    """Map DuckDB's exceptions (and running out of memory, disk or threads) onto our tree (None: a bug)."""
+    resource_problem = resource_error(exc, path)
+    if resource_problem is not None:
+        return resource_problem
+    if not isinstance(exc, duckdb.Error):
+        return None
+    text = str(exc)
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, duckdb.CatalogException):
+        return TableMissing(f"{path}: {first}; run create-tables first")
+    if isinstance(exc, duckdb.IOException):
+        holder = _LOCK_HOLDER.search(text)
+        if holder:
+            return LockBusy(f"{path}: locked by PID {holder['pid']} ({holder['program']}), which has the file open; "
+                            "wait for it to finish or raise --lock-timeout")
+        if "not a valid DuckDB database file" in text:
+            return ConfigError(f"{path}: not a DuckDB file; point --warehouse at a DuckDB file or a new path")
+        if "Is a directory" in text:
+            return ConfigError(f"{path}: is a directory, not a DuckDB file; point --warehouse at a file")
+        if "Permission denied" in text:
+            return ConfigError(f"{path}: permission denied; check the file's and its folder's permissions")
+        return ConfigError(f"{path}: DuckDB cannot use the file ({first})")
+    return None
+
+
+def _translated(method: _F) -> _F:
+    """Translate what a DuckDB call raises at this one edge; the original stays chained for --log-level debug."""
+
+    @functools.wraps(method)
+    def wrapper(self: DuckDBWarehouse, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except JraError:
+            raise
+        except Exception as exc:
+            mapped = translate_error(exc, self.path)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def default_memory_limit() -> str | None:
+    """Half of the process's address-space or cgroup memory limit, when one is set (else DuckDB's default).
+
+    DuckDB sizes its buffer pool from the machine's RAM (80%); under a lower limit it would allocate past it and
+    fail instead of spilling to disk.
+    """
+    limits = []
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        limits.append(soft)
+    try:
+        cgroup = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if cgroup.isdigit():
+            limits.append(int(cgroup))
+    except OSError:
+        pass
+    if not limits:
+        return None
+    return f"{max(64, min(limits) // 2 // 2**20)}MiB"
+
+
+def check_memory_limit(value: str) -> str:
+    """Validate a DuckDB memory size such as `2GB` or `512MiB` (it is spliced into SET, so only this shape)."""
+    if not _MEMORY.match(value.strip()):
+        raise ConfigError(f"memory limit {value!r} not understood; use a size such as 2GB or 512MiB")
+    return value.strip()
 
 
 def render_ddl(t: Table) -> str:
@@ -52,12 +134,14 @@ class DuckDBWarehouse(WarehouseBase):
     dialect = "duckdb"
     capabilities = Capabilities(percentile_aggregate=True)
 
-    def __init__(self, path: str | Path, read_only: bool = False, open_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False, open_timeout: float = 30.0,
+                 memory_limit: str | None = None) -> None:
         super().__init__()
         self.path = str(path)
         self.url = f"duckdb:///{self.path}"
         self.read_only = read_only
         self.open_timeout = open_timeout
+        self.memory_limit = check_memory_limit(memory_limit) if memory_limit else default_memory_limit()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._keyed: dict[str, bool] = {}  # table -> has a PRIMARY KEY in this file (files of earlier versions do)
 
@@ -67,7 +151,9 @@ class DuckDBWarehouse(WarehouseBase):
             self._con = self._connect()
         return self._con
 
+    @_translated
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        self._check_file()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.open_timeout
@@ -80,13 +166,32 @@ class DuckDBWarehouse(WarehouseBase):
                 break
             except duckdb.IOException as exc:
                 # Another process has the file open for writing; DuckDB allows one writer process.
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                    raise LockBusy(f"{self.path}: warehouse file is in use by another process ({exc})") from None
+                mapped = translate_error(exc, self.path)
+                if not isinstance(mapped, LockBusy) or time.monotonic() >= deadline:
+                    raise
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
         # Not in connect(config=…): that form tries to load ICU over the network and fails offline.
         con.execute("SET TimeZone='UTC'")
+        if self.memory_limit:
+            con.execute(f"SET memory_limit='{self.memory_limit}'")  # checked by check_memory_limit
         return con
+
+    def _check_file(self) -> None:
+        """Refuse a path that is a folder or a file of another kind before DuckDB (or a .lock file) touches it."""
+        if self.path == ":memory:":
+            return
+        if os.path.isdir(self.path):
+            raise ConfigError(f"{self.path}: is a directory, not a DuckDB file; point --warehouse at a file")
+        try:
+            with open(self.path, "rb") as f:
+                header = f.read(_MAGIC_AT + len(_MAGIC))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise ConfigError(f"{self.path}: cannot read the warehouse file ({exc.strerror})") from None
+        if header and header[_MAGIC_AT:] != _MAGIC:
+            raise ConfigError(f"{self.path}: not a DuckDB file; point --warehouse at a DuckDB file or a new path")
 
     def close(self) -> None:
         if self._con is not None:
@@ -96,6 +201,8 @@ class DuckDBWarehouse(WarehouseBase):
         self._keyed.clear()
 
     def lock(self, owner: str, timeout: float = 0.0) -> AbstractContextManager[None]:
+        # Checked first: a wrong --warehouse must not leave a .lock file beside a folder or a stranger's file.
+        self._check_file()
         return file_lock(Path(self.path + ".lock"), owner, timeout)
 
     def _columns(self, name: str) -> list[tuple[str, str, bool]] | None:
@@ -113,6 +220,14 @@ class DuckDBWarehouse(WarehouseBase):
         if not dry_run:
             self.con.execute(ddl)
         return ddl
+
+    @_translated
+    def create_tables(self, dry_run: bool = False) -> list[TableStatus]:
+        return super().create_tables(dry_run)
+
+    @_translated
+    def stats(self) -> list[TableStats]:
+        return super().stats()
 
     def _insert_sql(self, t: Table, verb: str, new_runs_only: bool = False) -> str:
         cols = ", ".join(f'"{c.name}"' for c in t.columns)
@@ -151,6 +266,7 @@ class DuckDBWarehouse(WarehouseBase):
         columns = [[r.get(c.name) for r in rows] for c in t.columns]
         return _count(self.con.execute(self._insert_sql(t, verb, new_runs_only), [*columns, *extra]))
 
+    @_translated
     def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
         from job_run_aggregator.warehouse.schema import table
 
@@ -171,10 +287,11 @@ class DuckDBWarehouse(WarehouseBase):
                     inserted[name] = self._insert(t, _dedupe(t, rows), "INSERT OR IGNORE")
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._rollback()
             raise
         return inserted
 
+    @_translated
     def replace(self, table_name: str, rows: Sequence[Row]) -> int:
         from job_run_aggregator.warehouse.schema import table
 
@@ -186,7 +303,7 @@ class DuckDBWarehouse(WarehouseBase):
             n = self._insert(table(table_name), _dedupe(table(table_name), rows), "INSERT OR REPLACE")
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._rollback()
             raise
         return n or len(rows)
 
@@ -201,11 +318,16 @@ class DuckDBWarehouse(WarehouseBase):
             "AND constraint_type = 'PRIMARY KEY'", [name]).fetchone()
         return bool(row and row[0])
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+    def _rollback(self) -> None:
+        # A failed COMMIT (disk full) has already ended the transaction: ROLLBACK would then raise and hide why.
         try:
-            cur = self.con.execute(transpile(sql, self.dialect), dict(params or {}))
-        except duckdb.CatalogException as exc:
-            raise TableMissing(f"{self.path}: {exc}; run create-tables first") from None
+            self.con.execute("ROLLBACK")
+        except duckdb.TransactionException:
+            pass
+
+    @_translated
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        cur = self.con.execute(transpile(sql, self.dialect), dict(params or {}))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 

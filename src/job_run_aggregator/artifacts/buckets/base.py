@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 
 from job_run_aggregator.errors import ConfigError, InputError
 
@@ -17,7 +17,7 @@ class RefusedPath(str):
 
     reason: str
 
-    def __new__(cls, path: str, reason: str) -> RefusedPath:
+    def __new__(cls, path: str, reason: str) -> Self:
         self = super().__new__(cls, path)
         self.reason = reason
         return self
