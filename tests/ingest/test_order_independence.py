@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from job_run_aggregator.artifacts.buckets.base import open_bucket
 from job_run_aggregator.cli import app
-from job_run_aggregator.ingest.upload import upload
+from job_run_aggregator.ingest.upload import BatchLimits, upload
 from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 
 OLD = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)  # > 90 days before any clock these tests run on
@@ -76,7 +76,7 @@ def _load(url: str, bucket: Path, how: str) -> None:
     elif how.startswith("crash-"):
         crashing = CrashingWarehouse(wh, int(how.removeprefix("crash-")))
         with pytest.raises(Crash):
-            upload(source, crashing)
+            upload(source, crashing, batch=BatchLimits(runs=5))  # several commits: the crash lands between two
         upload(source, wh)  # the re-run after the crash
     wh.close()
 
@@ -88,6 +88,7 @@ def test_tables_and_exports_are_the_same_whatever_the_order_chunks_or_crashes(tm
     url = f"duckdb://{tmp_path / 'other.duckdb'}"
     if how == "small-chunks":
         monkeypatch.setattr(upload_module, "CHUNK_RUNS", 7)
+        monkeypatch.setattr(upload_module, "READ_AHEAD_RUNS", 7)
         _load(url, bucket, "one-go")
     else:
         _load(url, bucket, how)

@@ -107,15 +107,18 @@ def upload(
     summary = RunSummary(rows={})
     jobs = select_jobs(warehouse.query("SELECT * FROM Jobs"), job_patterns)
     summary.jobs = len(jobs)
-    if not dry_run:
-        clear_resolved_missing(warehouse, kinds)  # after a crash between a load and its clean-up
     state = read_loaded_state(warehouse, kinds, lookback, now())
+    # Records of objects that vanished after listing exist only while such runs are pending (rare): the clean-up
+    # statements (one per uploader) run only then, at the start after a crash between a load and its clean-up.
+    flickered = bool(state.missing_since) and not dry_run
+    if flickered:
+        clear_resolved_missing(warehouse, kinds)
+        state = read_loaded_state(warehouse, kinds, lookback, now())
     known = read_known_alerts(warehouse) if ALERTS in kinds else {}
     progress.start(len(jobs))
     loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary, batch)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        cycle = _Cycle(bucket, warehouse, loader, pool, state, known, summary, since, now, retry_missing_for,
-                       {} if dry_run else None)
+        cycle = _Cycle(bucket, warehouse, loader, pool, state, known, summary, since, now, retry_missing_for)
         pending: deque[_Chunk] = deque()
 
         def drain(limit: int) -> bool:
@@ -158,7 +161,7 @@ def upload(
             loader.wait()
         finally:
             loader.close()
-    if not dry_run:
+    if flickered:
         clear_resolved_missing(warehouse, kinds)
     return summary
 
@@ -180,8 +183,10 @@ class _Cycle:
     since: str | None
     now: Callable[[], datetime]
     retry_missing_for: timedelta
-    # Dry runs commit nothing: the runs with alert files they would have loaded, per release, for _backfill_zeros.
-    uncommitted: dict[str, list[Row]] | None = None
+    # The runs with alert files this upload has handed to the loader, per release (for _backfill_zeros).
+    loaded_with_alerts: dict[str, list[Row]] = field(default_factory=dict)
+    # Those loaded by earlier uploads, per release, read once when the release first meets a new alert.
+    prior_runs: dict[str, list[Row]] = field(default_factory=dict)
     # The first error of a read. Once there is one, reads not yet started give up at once (no request meets a
     # dead server that need not), and the upload raises this error, not theirs.
     errors: list[BaseException] = field(default_factory=list)
@@ -297,31 +302,35 @@ def _read_unless_failed(cycle: _Cycle, job: JobInfo, run_id: str, kinds: tuple[s
 def _backfill_zeros(cycle: _Cycle, release: str, knew_keys: bool, keys: set[tuple[str, str, str]]) -> list[Row]:
     """0-second Alerts rows for `keys` for every run of `release` loaded before that had alert files.
 
-    A loaded run with alert rows had alert files. One without any may have had files that listed no alert while
-    the release knew no key yet (then nothing was injected); only then (`knew_keys` false, once per release) are
+    "Loaded before" is the runs loaded by earlier uploads (read from the warehouse once per release and upload) plus
+    those this upload has handed to the loader, committed or not (`cycle.loaded_with_alerts`), so no batch needs
+    to be cut here. A loaded run with alert rows had alert files. One without any may have had files that listed
+    no alert while the release knew no key yet (then nothing was injected); only then (`knew_keys` false) are
     those runs' alert files looked for again in the bucket.
     """
-    # The runs loaded so far are the ones to complete: the open batch is committed first, so none of its runs is
-    # missed (new alert keys are rare once a release has been seen for a while, so this seldom cuts a batch).
-    cycle.loader.flush()
-    cycle.loader.wait()
-    runs = cycle.warehouse.query(RELEASE_RUNS_SQL, {"release": release, "with_alerts": True})
-    if not knew_keys:
-        silent = cycle.warehouse.query(RELEASE_RUNS_SQL, {"release": release, "with_alerts": False})
+    this_upload = cycle.loaded_with_alerts.get(release, [])
+    prior = cycle.prior_runs.get(release)
+    if prior is None:
+        cycle.loader.wait()  # no commit in flight while the warehouse is queried (one connection)
+        ours = {r["Name"] for r in this_upload}
+        prior = [r for r in cycle.warehouse.query(RELEASE_RUNS_SQL, {"release": release, "with_alerts": True})
+                 if r["Name"] not in ours]
+        if not knew_keys:
+            silent = [r for r in cycle.warehouse.query(RELEASE_RUNS_SQL, {"release": release, "with_alerts": False})
+                      if r["Name"] not in ours]
 
-        def had_alert_files(r: Row) -> bool:
-            job = JobInfo(r["JobName"], (r["Prefix"] or f"logs/{r['JobName']}").strip("/"), release)
-            return read_run(cycle.bucket, job, r["Name"], (ALERTS,), cycle.now()).alerts is not None
+            def had_alert_files(r: Row) -> bool:
+                job = JobInfo(r["JobName"], (r["Prefix"] or f"logs/{r['JobName']}").strip("/"), release)
+                return read_run(cycle.bucket, job, r["Name"], (ALERTS,), cycle.now()).alerts is not None
 
-        runs += [r for r, had in zip(silent, cycle.pool.map(had_alert_files, silent), strict=True) if had]
-    if cycle.uncommitted is not None:
-        runs += cycle.uncommitted.get(release, [])
+            prior += [r for r, had in zip(silent, cycle.pool.map(had_alert_files, silent), strict=True) if had]
+        cycle.prior_runs[release] = prior
     return [
         {"JobRunName": r["Name"], "JobName": r["JobName"], "JobRunStartTime": r["StartTime"],
          "JobRunEndTime": r["EndTime"], "Cluster": r["Cluster"], "ReleaseTag": r["ReleaseTag"],
          "MasterNodesUpdated": r["MasterNodesUpdated"], "JobRunStatus": r["Status"],
          "Name": name, "Namespace": namespace, "Level": level, "AlertSeconds": 0}
-        for r in runs
+        for r in [*prior, *this_upload]
         for name, namespace, level in sorted(keys)
     ]
 
@@ -366,7 +375,7 @@ def _chunk_rows(cycle: _Cycle, job: JobInfo, chunk: Sequence[tuple[str, tuple[st
             batch["LoadProblems"] = problem_rows(run, kinds, detected_at)
         else:
             summary.loaded += 1
-            if cycle.uncommitted is not None and run.alerts is not None and ALERTS in kinds:
-                cycle.uncommitted.setdefault(job.release, []).append(job_run_row(run))
+            if run.alerts is not None and ALERTS in kinds:
+                cycle.loaded_with_alerts.setdefault(job.release, []).append(job_run_row(run))
             batch = rows_for_run(run, kinds, sorted(release_known), detected_at)
         yield batch, summary

@@ -243,15 +243,18 @@ class DuckDBWarehouse(WarehouseBase):
         return (f'{verb} INTO "{t.name}" ({cols}) SELECT {cols} '
                 f"FROM read_json($1, columns={{{spec}}}, format='array') AS s{where}")
 
-    def _insert(self, t: Table, rows: Sequence[Row], verb: str, new_runs_only: bool = False) -> int:
+    def _insert(self, t: Table, rows: Sequence[Row], verb: str, loading: Sequence[Any] | None = None) -> int:
         """Insert rows; return how many DuckDB wrote (rows ignored on a key collision are not counted).
 
-        `new_runs_only`: insert only rows of runs whose `t.loaded_by` marker row is not there yet (the anti-join
-        reads only the marker rows of the batch's run ids, whichever job they belong to: build ids are unique).
+        `loading`: the runs this batch marks loaded (its `t.loaded_by` rows); rows of those runs are inserted only
+        while their marker row is not there yet (the anti-join reads only those runs' marker rows, whichever job
+        they belong to: build ids are unique). Rows of other runs, such as the zeros injected into runs loaded
+        earlier when a new alert appears, are inserted as they are.
         """
         if not rows:
             return 0
-        extra: list[Any] = [sorted({r.get("JobRunName") for r in rows}, key=str)] if new_runs_only else []
+        new_runs_only = loading is not None
+        extra: list[Any] = [sorted(loading or (), key=str)] if new_runs_only else []
         data = _json_rows(t, rows)
         if data is not None:
             # Python lists bound as parameters cost ~1 µs per value to convert; orjson bytes read by DuckDB's
@@ -282,7 +285,8 @@ class DuckDBWarehouse(WarehouseBase):
                     # Exactly once without a key index: the run's marker row, committed in this same transaction
                     # (markers come last in the batch), keeps any later load from inserting the run again.
                     verb = "INSERT OR IGNORE" if self._keyed[name] else "INSERT"
-                    inserted[name] = self._insert(t, _dedupe(t, rows), verb, new_runs_only=True)
+                    loading = {r.get("Name") for r in batch.get(t.loaded_by, ())}
+                    inserted[name] = self._insert(t, _dedupe(t, rows), verb, loading=sorted(loading, key=str))
                 else:
                     inserted[name] = self._insert(t, _dedupe(t, rows), "INSERT OR IGNORE")
             self.con.execute("COMMIT")
