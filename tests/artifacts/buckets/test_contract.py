@@ -160,3 +160,14 @@ def test_symlinks_out_of_the_bucket_are_listed_as_refused(tmp_path):
     dirs = list(b.list_dirs("logs/job-a"))
     assert dirs[-1] == "1000000000000000004" and dirs[-1].reason == "symlinked folder; not followed"
     assert not any(isinstance(d, RefusedPath) for d in dirs[:-1])
+
+
+def test_an_object_over_the_cap_is_refused_before_its_bytes_are_fetched(bucket):
+    bucket.max_bytes = 20  # the cap is 64 MiB; a small one shows the rule without a 64 MiB fixture
+    path = "logs/job-a/1000000000000000001/prowjob.json"  # 26 bytes
+    assert path in list(bucket.list_files("logs/job-a/1000000000000000001"))  # GCS learns the size by listing
+    with pytest.raises(InputError) as caught:
+        bucket.read(path)
+    assert caught.value.reason == "file is 26 bytes, over the 20 bytes limit; not read"
+    list(bucket.list_files("logs/job-a/1000000000000000003"))
+    assert bucket.read("logs/job-a/1000000000000000003/started.json") == b'{"timestamp": 1}'  # 16 bytes: within
