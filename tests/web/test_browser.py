@@ -109,7 +109,8 @@ def test_trend_compare_and_match_pages_draw(browser_page: tuple, base_url: str, 
     page.wait_for_url("**/trend?**")
     trend = page.locator("canvas#trend-chart[data-points]")
     assert int(trend.get_attribute("data-points")) > 10
-    assert page.evaluate("() => Chart.getChart(document.getElementById('trend-chart')).data.datasets.length") == 4
+    # P99, P95, P50 (rolling), runs per day, and the exported P99 and P95 lines.
+    assert page.evaluate("() => Chart.getChart(document.getElementById('trend-chart')).data.datasets.length") == 6
     shot(page, "4-trend")
 
     rows = json.loads(demo.backend_file.read_bytes())
