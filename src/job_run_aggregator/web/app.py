@@ -183,6 +183,8 @@ class Dashboard:
 
     def respond(self, request: Request, page: Page, data: dict[str, Any]) -> Response:
         self.stamp(data)
+        if request.method == "POST":
+            data.pop("permalink", None)
         status = STATUS[data["state"]]
         headers = {"retry-after": RETRY_AFTER_SECONDS} if status == 503 else None
         path = request.url.path
@@ -193,6 +195,11 @@ class Dashboard:
         shows_data = data["state"] in ("ok", "no-data", "no-query") or page.form_page
         base = page.path
         query = request.url.query if request.method == "GET" else ""
+        if request.method == "POST":
+            # An upload is not kept: its twins would be empty. The page offers its own data for saving instead.
+            data["uploaded"] = True
+            return self.render(page.name if shows_data else "error", status, headers=headers, page=page.name,
+                               title=page.title, data=data, json_url=None, nav=self.nav(request.query_params))
         return self.render(
             page.name if shows_data else "error", status, headers=headers, page=page.name, title=page.title,
             data=data, json_url=base + ".json" + (f"?{query}" if query else ""),

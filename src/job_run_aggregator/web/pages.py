@@ -114,7 +114,8 @@ def build_heat_map(
         if not keep_upgrade(row, upgrade):
             continue
         for name, column in FILTER_FIELDS.items():
-            choices[name].add(str(row[column]))
+            if row[column]:  # an empty FromRelease is "not an upgrade": the Jobs filter covers it
+                choices[name].add(str(row[column]))
         if any(str(row[c]) != v for c, v in wanted.items()):
             continue
         backend = str(row["BackendName"])
@@ -292,9 +293,10 @@ def change_row(change: Change, name_column: str, missing: bool = False) -> dict[
     no new values: `Change` carries the current row's values in its "new" fields for those.
     """
     row = change.row
+    current: tuple[float | None, float | None]
+    new: tuple[float | None, float | None]
     if missing:
-        current = (change.p95, change.p99)
-        new: tuple[float | None, float | None] = (None, None)
+        current, new = (change.p95, change.p99), (None, None)
     else:
         current, new = (change.previous_p95, change.previous_p99), (change.p95, change.p99)
     delta = None if missing else change.p99_delta

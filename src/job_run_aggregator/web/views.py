@@ -448,7 +448,7 @@ def _moment(text: str | None) -> datetime | None:
     if not text or not text.strip():
         return None
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(f"now={_short(text)!r} is not an ISO date-time like 2024-06-01T12:00:00Z") from None
     try:

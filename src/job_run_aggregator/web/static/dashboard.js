@@ -37,6 +37,19 @@
     table.setAttribute("data-sortable", "ready");
   }
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), sortable);
+
+  // A result of uploaded files has no address: save the page's own data (the JSON twin's content).
+  var save = document.getElementById("save-json");
+  if (save) {
+    save.addEventListener("click", function () {
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([block.textContent], { type: "application/json" }));
+      link.download = page + "-result.json";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
+  }
   if (typeof Chart === "undefined") { return; }
   Chart.defaults.animation = false;  // charts are complete as soon as they are drawn (and in screenshots)
   Chart.defaults.font.size = 11;
