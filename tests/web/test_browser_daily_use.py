@@ -322,6 +322,9 @@ def test_every_request_answers_within_a_second_while_upload_all_writes(browser: 
         server.wait(timeout=30)
     assert len(samples) >= 10, samples
     slow = [s for s in samples if s[1] != 200 or s[2] >= 1.0]
+    times = sorted(s[2] for s in samples)
     (SHOTS.parent / "availability.json").write_text(json.dumps(
-        {"requests": len(samples), "max_seconds": max(s[2] for s in samples), "slow_or_failed": slow}, indent=2))
+        {"requests": len(samples), "median_seconds": times[len(times) // 2],
+         "p95_seconds": times[int(0.95 * (len(times) - 1))], "max_seconds": times[-1], "slow_or_failed": slow},
+        indent=2))
     assert slow == [], slow

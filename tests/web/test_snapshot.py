@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import REPO
 from starlette.testclient import TestClient
 from web.site import Demo
 
@@ -78,15 +81,31 @@ def test_pages_show_the_last_good_copy_while_a_writer_holds_the_file(served: tup
 
 def test_a_writer_started_while_serving_succeeds(served: tuple[Path, SnapshotStore]) -> None:
     path, store = served
-    store.start()  # background refreshes every 0.1 s: the writer meets them
-    for _ in range(5):
-        writer = DuckDBWarehouse(path, open_timeout=30)
-        try:
-            writer.con.execute("CREATE TABLE IF NOT EXISTS Touch (n INTEGER)")
-            writer.con.execute("INSERT INTO Touch VALUES (1)")
-        finally:
-            writer.close()
-    assert jobs_count(store) > 0
+    store.start()  # background refreshes every 0.1 s: each commit below makes the next one copy the file
+    # Another process, as upload-all is: 20 writes, each opening the file anew, all while copies are taken.
+    code = ("import sys\nfrom job_run_aggregator.warehouse.duckdb import DuckDBWarehouse\n"
+            "for i in range(20):\n"
+            "    w = DuckDBWarehouse(sys.argv[1])\n"
+            "    w.con.execute('CREATE TABLE IF NOT EXISTS Touch (n INTEGER)')\n"
+            "    w.con.execute('INSERT INTO Touch VALUES (?)', [i])\n"
+            "    w.close()\n")
+    writer = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "src")}, check=False)
+    assert writer.returncode == 0, writer.stderr[-2000:]
+    deadline = time.monotonic() + 30
+    while store.data_status().as_of is None or jobs_count(store) == 0 or not _touched(store, 20):
+        assert time.monotonic() < deadline, "the last commit never reached the copy"
+        time.sleep(0.1)
+
+
+def _touched(store: SnapshotStore, n: int) -> bool:
+    wh = store.open()
+    try:
+        return int(wh.query("SELECT COUNT(*) AS n FROM Touch")[0]["n"]) == n
+    except Exception:  # noqa: BLE001  # the table is not in the copy yet
+        return False
+    finally:
+        wh.close()
 
 
 def test_a_replaced_copy_is_deleted_when_its_last_reader_closes(served: tuple[Path, SnapshotStore]) -> None:
@@ -118,3 +137,19 @@ def test_a_file_that_is_not_a_warehouse_is_a_plain_message(tmp_path: Path) -> No
         assert str(tmp_path) not in response.text
     finally:
         store.stop()
+
+
+def test_pages_are_computed_once_per_copy(served: tuple[Path, SnapshotStore], demo: Demo) -> None:
+    path, store = served
+    client = TestClient(create_app(lambda: DuckDBWarehouse(path, read_only=True), str(path.parent),
+                                   snapshots=store, min_job_runs=20))
+    params = {"now": demo.now_param, "release": "all"}
+    first = client.get("/overview.json", params=params).json()
+    again = client.get("/overview.json", params=params).json()
+    assert again == first  # the same computation, stamp included
+    writer = DuckDBWarehouse(path)
+    writer.con.execute("DELETE FROM Jobs WHERE Release = '4.13'")
+    writer.close()
+    assert store.refresh() is True
+    fresh = client.get("/overview.json", params=params).json()
+    assert {c["Release"] for c in fresh["cells"]} == {"4.14"} != {c["Release"] for c in first["cells"]}

@@ -17,6 +17,8 @@ Every view runs in a worker thread, and uploads are parsed there too, so no requ
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 # worker thread from the other pages.
 HEAVY_AT_ONCE = 2
 RETRY_AFTER_SECONDS = "5"
+CACHED_PAGES = 128  # computed pages kept per snapshot of the data (LRU)
 SECURITY_HEADERS = {
     # Scripts and styles only from the package: no CDN, no inline script; data reaches charts as JSON blocks.
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -77,12 +80,14 @@ class Page:
     title: str
     nav: str | None = None  # label in the header's navigation, if listed there
     form_page: bool = False  # shows its own form above an error (instead of the error page)
+    # The view reads only the warehouse and its parameters: its result is kept per snapshot of the data.
+    cacheable: bool = False
 
 
 PAGES: tuple[Page, ...] = (
-    Page("overview", "/overview", views.overview_page, "Disruption overview", nav="Overview"),
-    Page("trend", "/trend", views.trend_page, "Disruption trend"),
-    Page("cell", "/cell", views.cell_page, "Cell drill-down"),
+    Page("overview", "/overview", views.overview_page, "Disruption overview", nav="Overview", cacheable=True),
+    Page("trend", "/trend", views.trend_page, "Disruption trend", cacheable=True),
+    Page("cell", "/cell", views.cell_page, "Cell drill-down", cacheable=True),
     Page("compare", "/compare", views.compare_page, "Compare historical data", nav="Compare", form_page=True),
     Page("match", "/match", views.match_page, "Match explainer", nav="Match explainer", form_page=True),
 )
@@ -124,6 +129,8 @@ class Dashboard:
         self.snapshots = snapshots
         self.clock = clock or (lambda: datetime.now(UTC))
         self.pages = {p.name: p for p in page_list}
+        self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self.templates = Environment(
             loader=PackageLoader("job_run_aggregator.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -156,8 +163,22 @@ class Dashboard:
         """Run a view, turning every failure into a page state; never raises."""
         try:
             params = params_of()
+            key = self._cache_key(page, params)
+            if key is not None:
+                with self._cache_lock:
+                    hit = self._cache.get(key)
+                    if hit is not None:
+                        self._cache.move_to_end(key)
+                        return dict(hit)
             data = page.view(self, params)
             data.setdefault("permalink", params.permalink(page.path))
+            data["computed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            if key is not None and data.get("state", "ok") in ("ok", "no-data"):
+                with self._cache_lock:
+                    self._cache[key] = data
+                    while len(self._cache) > CACHED_PAGES:
+                        self._cache.popitem(last=False)
+                return dict(data)
         except TableMissing:
             return {"state": "no-tables", "message": "No data tables yet. Load data first: job-run-aggregator demo, "
                     "or create-tables, prime-job-table and upload-all."}
@@ -172,12 +193,19 @@ class Dashboard:
             return {"state": "error", "message": f"Internal error ({type(exc).__name__}); see the server log."}
         return data
 
+    def _cache_key(self, page: Page, params: Params) -> tuple[Any, ...] | None:
+        """Pages computed from one snapshot with the same parameters and window are the same page."""
+        version = self.snapshots.version if self.snapshots is not None and page.cacheable else None
+        if version is None or params.files:
+            return None
+        return page.name, version, params.end, tuple(sorted(params.values.items()))
+
     def stamp(self, data: dict[str, Any]) -> dict[str, Any]:
         """Add what every page states: when it was computed and how old its data is."""
         data.setdefault("state", "ok")
         data.setdefault("message", "")
         status = self.data_status()
-        data["computed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        data.setdefault("computed_at", datetime.now(UTC).isoformat(timespec="seconds"))
         data["data_status"] = status.to_json() if status else None
         return data
 

@@ -151,6 +151,12 @@ class SnapshotStore:
         if done:
             snapshot.discard()
 
+    @property
+    def version(self) -> int | None:
+        """A number that changes whenever the copy in use does (None before the first copy)."""
+        current = self._current
+        return None if current is None else id(current)
+
     def data_status(self) -> DataStatus:
         with self._lock:
             return DataStatus(self.status.as_of, self.status.checked_at, self.status.writer_busy_since,

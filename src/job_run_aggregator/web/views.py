@@ -51,7 +51,9 @@ class Params:
     days: int
     min_runs: int
     kept: dict[str, str] = field(default_factory=dict)
-    clock: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    # Without `now` in the URL a window ends at the current minute: the same for every request of that minute
+    # (and so cacheable), and the permalink fixes it.
+    clock: datetime = field(default_factory=lambda: datetime.now(UTC).replace(second=0, microsecond=0))
 
     @classmethod
     def parse(cls, query: Mapping[str, str], form: Mapping[str, Any], min_runs: int, days: int,
@@ -64,7 +66,7 @@ class Params:
             days=_integer(values, "days", days, 1, MAX_DAYS),
             min_runs=_integer(values, "min_runs", min_runs, 0, 10**9),
             kept={k: values[k].strip() for k in KEPT if values.get(k, "").strip()},
-            **({"clock": clock.replace(microsecond=0)} if clock else {}),
+            **({"clock": clock.replace(second=0, microsecond=0)} if clock else {}),
         )
 
     @property
