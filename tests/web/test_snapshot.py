@@ -141,6 +141,7 @@ def test_a_file_that_is_not_a_warehouse_is_a_plain_message(tmp_path: Path) -> No
 
 def test_pages_are_computed_once_per_copy(served: tuple[Path, SnapshotStore], demo: Demo) -> None:
     path, store = served
+    store.refresh()  # as serve's start does
     client = TestClient(create_app(lambda: DuckDBWarehouse(path, read_only=True), str(path.parent),
                                    snapshots=store, min_job_runs=20))
     params = {"now": demo.now_param, "release": "all"}

@@ -94,3 +94,35 @@ def test_bucket_folders_list_and_paginate(client: TestClient) -> None:
     assert runs["up"] == "/bucket/logs/" and runs["files"]
     page = client.get("/bucket/logs")
     assert page.status_code == 200 and "On disk" not in page.text and "/tmp" not in page.text
+
+
+def test_a_runs_disruption_messages_link_back_to_the_cell(client: TestClient, demo: Demo) -> None:
+    worst = client.get("/overview.json", params={"now": demo.now_param, "release": "4.14"}).json()["worst"][0]
+    cell = client.get(worst["href"].replace("/cell?", "/cell.json?")).json()
+    run = cell["runs"][0]
+    data = client.get(run["messages_url"].replace("/run?", "/run.json?")).json()
+    assert data["state"] == "ok" and data["backend"] == worst["BackendName"]
+    assert data["back"].startswith("/cell?backend=") and data["links"]["folder"].startswith("/bucket/logs/")
+    found = [f for f in data["files"] if f["found"]]
+    assert found and all(f["file"].endswith(".json") and "backend-disruption" in f["file"] for f in found)
+    assert len(data["messages"]) == sum(f["messages"] for f in found)
+    assert run["Seconds"] == 0 or data["messages"]  # a disrupted run's monitor said why
+
+
+@pytest.mark.parametrize(("params", "status", "message"), [
+    pytest.param({"job": "../../etc", "run": "1", "backend": "b"}, 400, "job='../../etc' is not a job or run name",
+                 id="job-with-slash"),
+    pytest.param({"job": "j", "run": "..", "backend": "b"}, 400, "run='..' is not a job or run name", id="dot-dot"),
+    pytest.param({"job": "j"}, 400, "give job, run and backend", id="incomplete"),
+    pytest.param({"job": "no-such-job", "run": "1", "backend": "b"}, 200, "No backend-disruption file of this run",
+                 id="no-such-run"),
+])
+def test_run_page_bad_input(client: TestClient, params: dict, status: int, message: str) -> None:
+    response = client.get("/run.json", params=params)
+    assert response.status_code == status and response.json()["message"].startswith(message)
+
+
+def test_back_links_stay_on_the_site(client: TestClient) -> None:
+    for back in ("https://evil.example/", "//evil.example/", "javascript:alert(1)", "/cell?x\n"):
+        data = client.get("/run.json", params={"job": "j", "run": "1", "backend": "b", "back": back}).json()
+        assert data["back"] is None, back

@@ -88,6 +88,7 @@ PAGES: tuple[Page, ...] = (
     Page("overview", "/overview", views.overview_page, "Disruption overview", nav="Overview", cacheable=True),
     Page("trend", "/trend", views.trend_page, "Disruption trend", cacheable=True),
     Page("cell", "/cell", views.cell_page, "Cell drill-down", cacheable=True),
+    Page("run", "/run", views.run_page, "Run disruption"),
     Page("compare", "/compare", views.compare_page, "Compare historical data", nav="Compare", form_page=True),
     Page("match", "/match", views.match_page, "Match explainer", nav="Match explainer", form_page=True),
 )

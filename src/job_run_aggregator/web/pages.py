@@ -265,12 +265,17 @@ def run_links(bucket_url: str, job_name: str, run_id: str) -> dict[str, str | No
     return {"folder": f"/bucket/{path}/", "prow": None}
 
 
-def run_row(row: Mapping[str, Any], bucket_url: str, back: str | None = None) -> dict[str, Any]:
+def run_row(row: Mapping[str, Any], bucket_url: str, back: str | None = None, backend: str | None = None
+            ) -> dict[str, Any]:
     """A drill-down run as JSON: the query row, times in ISO form, and its links (a local folder's link carries
     `back`, the cell's URL, so the folder page links back to the cell)."""
     links = run_links(bucket_url, str(row["JobName"]), str(row["JobRunName"]))
     if back and links["prow"] is None:
         links["folder"] = f"{links['folder']}?{urlencode({'back': back})}"
+    messages = None
+    if backend is not None and links["prow"] is None:
+        messages = "/run?" + urlencode({"job": row["JobName"], "run": row["JobRunName"], "backend": backend,
+                                        **({"back": back} if back else {})})
     start = row["StartTime"]
     return {
         "JobRunName": str(row["JobRunName"]),
@@ -283,6 +288,7 @@ def run_row(row: Mapping[str, Any], bucket_url: str, back: str | None = None) ->
         "MasterNodesUpdated": row.get("MasterNodesUpdated"),
         "folder_url": links["folder"],
         "prow_url": links["prow"],
+        "messages_url": messages,
     }
 
 

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from job_run_aggregator.artifacts.buckets.base import open_bucket
+from job_run_aggregator.artifacts.parse.disruption import is_disruption_path
 from job_run_aggregator.errors import InputError, JraError
 from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare
 from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, VARIANT, HistoryQuery, historical_rows
@@ -226,7 +228,7 @@ def cell_page(dash: Dashboard, p: Params) -> dict[str, Any]:
         "summary": summary,
         "note": note,
         "worst": worst,
-        "runs": [pages.run_row(r, dash.bucket_url, back) for r in runs],
+        "runs": [pages.run_row(r, dash.bucket_url, back, cell.backend) for r in runs],
     }
 
 
@@ -277,7 +279,8 @@ def compare_page(dash: Dashboard, p: Params) -> dict[str, Any]:
     names = dash.historical.names
     form = {"current": p.text("current") or (names[0] if names else ""), "new": p.text("new") or "",
             "leeway": p.text("leeway") or f"{DEFAULT_LEEWAY_PERCENT:g}",
-            "target_release": p.text("target_release") or "", "previous_release": p.text("previous_release") or ""}
+            "target_release": p.text("target_release") or "", "previous_release": p.text("previous_release") or "",
+            "now": p.kept.get("now", "")}
     head = {"form": form, "files": names}
     leeway = _number(p.values, "leeway", DEFAULT_LEEWAY_PERCENT, 0.0, MAX_LEEWAY)
     current = _input_file(dash, p, "current")
@@ -288,6 +291,7 @@ def compare_page(dash: Dashboard, p: Params) -> dict[str, Any]:
                            "compared."}
     current_rows = _parse_rows(*current)
     new = _input_file(dash, p, "new")
+    window = None
     if new is not None:
         new_rows, new_label = _parse_rows(*new), new[0]
     else:
@@ -297,12 +301,13 @@ def compare_page(dash: Dashboard, p: Params) -> dict[str, Any]:
             new_rows = historical_rows(wh, q)
         start, end = q.window
         new_label = f"warehouse {kind}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, ≥ {q.minimum} runs"
+        window = window_json(start, end, (end - start).days)
     result = compare(current_rows, new_rows, leeway, p.text("target_release"), p.text("previous_release"))
     view = pages.compare_view(result)
     uploaded = bool(p.files)
     return {"state": "ok", **head, "sources": {"current": current[0], "new": new_label},
             "addressable": not uploaded,
-            "window": window_json(*p.window(), p.days) if new is None else None, **view}
+            "window": window, **view}
 
 
 def _local_link(link: str | None) -> str | None:
@@ -510,3 +515,65 @@ def _no_data(release: str | None, start: datetime, end: datetime, known: list[st
 def _no_cell_data(cell: Cell, start: datetime, end: datetime) -> str:
     return (f"No runs of {cell.backend} on {pages.variant_label(cell.variant_dict)} between "
             f"{start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC.")
+
+
+# ---- one run's disruption of one backend ------------------------------------------------------------------------
+
+MAX_RUN_FILES = 50  # backend-disruption files read per run (an upgrade run has one per phase)
+
+
+def run_page(dash: Dashboard, p: Params) -> dict[str, Any]:
+    """One run's backend-disruption files for one backend: each file's duration and DisruptionMessages."""
+    job, run, backend = p.text("job"), p.text("run"), p.text("backend")
+    if not job or not run or not backend:
+        raise InputError("give job, run and backend: open a run from a cell's drill-down")
+    for name, value in (("job", job), ("run", run)):
+        if "/" in value or value in (".", "..") or not value.isprintable() or len(value) > 512:
+            raise InputError(f"{name}={_short(value)!r} is not a job or run name")
+    head = {"job": job, "run": run, "backend": backend, "back": _local_link(p.values.get("back")),
+            "links": pages.run_links(dash.bucket_url, job, run)}
+    if dash.bucket_url.startswith("gs://"):
+        return {"state": "no-data", **head, "files": [], "messages": [],
+                "message": "The bucket is on GCS: prow's view of the run shows its artifacts."}
+    folder = f"logs/{job}/{run}"
+    try:
+        bucket = open_bucket(dash.bucket_url)
+        paths = [f for f in bucket.list_files(folder) if is_disruption_path(f)][:MAX_RUN_FILES]
+    except JraError:
+        raise InputError("the run's folder is not in the bucket") from None
+    files: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for path in paths:
+        short = path.removeprefix(f"{folder}/").removeprefix("./")
+        try:
+            entry = _backend_entry(bucket.read(path), backend)
+        except (JraError, ValueError) as exc:
+            files.append({"file": short, "found": False, "DisruptedDuration": None, "ConnectionType": None,
+                          "messages": 0, "problem": str(exc) if isinstance(exc, InputError) else "not readable"})
+            continue
+        if entry is None:
+            files.append({"file": short, "found": False, "DisruptedDuration": None, "ConnectionType": None,
+                          "messages": 0, "problem": "this backend is not in the file"})
+            continue
+        texts = [str(m) for m in (entry.get("DisruptionMessages") or []) if isinstance(m, (str, int, float))]
+        files.append({"file": short, "found": True, "DisruptedDuration": str(entry.get("DisruptedDuration", "")),
+                      "ConnectionType": str(entry.get("ConnectionType", "")), "messages": len(texts),
+                      "problem": ""})
+        messages += [{"file": short, "message": text} for text in texts]
+    found = any(f["found"] for f in files)
+    return {
+        "state": "ok" if found else "no-data",
+        "message": "" if found else f"No backend-disruption file of this run lists {backend}.",
+        **head, "files": files, "messages": messages,
+    }
+
+
+def _backend_entry(data: bytes, backend: str) -> Mapping[str, Any] | None:
+    document = orjson.loads(data)  # C parser, bounded depth; ValueError on bad JSON
+    entries = document.get("BackendDisruptions") if isinstance(document, dict) else None
+    if not isinstance(entries, dict):
+        return None
+    entry = entries.get(backend)
+    if not isinstance(entry, dict):
+        entry = next((e for e in entries.values() if isinstance(e, dict) and e.get("Name") == backend), None)
+    return entry
