@@ -8,6 +8,7 @@ Screenshots of every page go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -238,8 +239,10 @@ def every_page(site: str, demo: Demo) -> list[tuple[str, str]]:
 def test_every_page_meets_wcag_aa_contrast_and_has_a_skip_link(page: object, site: str, demo: Demo) -> None:
     page.goto(f"{site}/overview?now={quote(demo.now_param)}")  # type: ignore[attr-defined]
     first = json.loads(page.locator("#page-data").text_content())["worst"][0]  # type: ignore[attr-defined]
+    cell = json.loads(page.request.get(site + first["href"].replace("/cell?", "/cell.json?")).text())  # type: ignore
     pages = [*every_page(site, demo), ("28-cell", first["href"]),
-             ("29-trend", first["href"].replace("/cell?", "/trend?"))]
+             ("29-trend", first["href"].replace("/cell?", "/trend?")),
+             ("31-run-messages", cell["runs"][0]["messages_url"]), ("32-run-folder", cell["runs"][0]["folder_url"])]
     failures = {}
     for name, path in pages:
         page.goto(site + path)  # type: ignore[attr-defined]
@@ -288,11 +291,9 @@ def test_every_request_answers_within_a_second_while_upload_all_writes(browser: 
     try:
         deadline = time.monotonic() + 60
         while True:
-            try:
+            with contextlib.suppress(Exception):  # not listening yet
                 if page.request.get(f"{base}/overview.json").status == 200:
                     break
-            except Exception:  # noqa: BLE001  # not listening yet
-                pass
             assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
             time.sleep(0.2)
         upload = subprocess.Popen(cli("upload-all", warehouse=warehouse, bucket=bucket), env=env,
@@ -307,7 +308,7 @@ def test_every_request_answers_within_a_second_while_upload_all_writes(browser: 
             began = time.monotonic()
             status = page.request.get(f"{base}/overview.json").status
             samples.append(("/overview.json", status, time.monotonic() - began))
-        out, err = upload.communicate(timeout=600)
+        _, err = upload.communicate(timeout=600)
         assert upload.returncode == 0, err[-2000:]
         # The served copy catches up once the writer is done.
         deadline = time.monotonic() + 60

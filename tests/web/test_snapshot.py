@@ -154,3 +154,24 @@ def test_pages_are_computed_once_per_copy(served: tuple[Path, SnapshotStore], de
     assert store.refresh() is True
     fresh = client.get("/overview.json", params=params).json()
     assert {c["Release"] for c in fresh["cells"]} == {"4.14"} != {c["Release"] for c in first["cells"]}
+
+
+def test_a_writer_busy_before_the_first_copy_is_a_503_to_retry(demo: Demo, tmp_path: Path) -> None:
+    path = tmp_path / "busy.duckdb"
+    path.write_bytes(demo.warehouse.read_bytes())
+    holder = Holder(path)
+    store = SnapshotStore(path, tmp_path / "copies")
+    try:
+        client = TestClient(create_app(lambda: DuckDBWarehouse(path, read_only=True), str(tmp_path),
+                                       snapshots=store))
+        response = client.get("/overview.json")
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        assert response.json()["message"] == ("The warehouse is unavailable right now (LockBusy); try again in a "
+                                              "few seconds.")
+        holder.commit_and_exit()
+        assert store.refresh() is True
+        assert client.get("/overview.json").status_code == 200
+    finally:
+        if holder.proc.poll() is None:
+            holder.proc.kill()
+        store.stop()

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from job_run_aggregator.errors import JraError, TableMissing
+from job_run_aggregator.errors import JraError, LockBusy, TableMissing
 from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,9 @@ class SnapshotStore:
             self.refresh()  # no background thread (tests, first request): copy now
         with self._lock:
             snapshot = self._current
+            if snapshot is None and self.status.writer_busy_since is not None:
+                # No earlier copy to show: say "busy, retry" (503) rather than "no tables".
+                raise LockBusy("a writer holds the warehouse and no earlier copy exists yet")
             if snapshot is None:
                 raise TableMissing("no warehouse file yet; run create-tables first" if not self.status.problem
                                    else self.status.problem)
