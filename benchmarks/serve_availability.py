@@ -53,8 +53,11 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_availability", description=__doc__)
     parser.add_argument("--jobs", type=int, default=24, help="Sample jobs (24 give ~3,000 runs).")
     parser.add_argument("--loops", type=int, default=2, help="Concurrent request loops.")
+    parser.add_argument("--writer-loops", type=int, default=8,
+                        help="Request loops while prime-job-table runs (the writer's side).")
+    parser.add_argument("--src", default=str(SRC), help="The package source to measure (e.g. an older checkout).")
     args = parser.parse_args(argv)
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env = {**os.environ, "PYTHONPATH": args.src}
     with tempfile.TemporaryDirectory(prefix="jra-serve-bench-") as tmp:
         root = Path(tmp)
         bucket, warehouse, names = root / "bucket", root / "ci.duckdb", root / "jobs.txt"
@@ -81,6 +84,7 @@ def main(argv: list[str]) -> None:
                     raise SystemExit("serve did not answer within 30 s")
                 time.sleep(0.2)
             samples: list[tuple[int, float]] = []
+            writer_runs: list[tuple[int, float]] = []
             done = threading.Event()
 
             def loop() -> None:
@@ -98,11 +102,27 @@ def main(argv: list[str]) -> None:
             done.set()
             for t in threads:
                 t.join()
+            during_upload = list(samples)
+            # The writer's side: a short writer (prime-job-table, ~1 s alone) three times under more request loops.
+            done.clear()
+            threads = [threading.Thread(target=loop) for _ in range(args.writer_loops)]
+            for t in threads:
+                t.start()
+            for _ in range(3):
+                began = time.perf_counter()
+                primed_again = subprocess.run(
+                    cli("prime-job-table", "--job-names-file", str(names), warehouse=warehouse, bucket=bucket),
+                    env=env, capture_output=True, text=True, check=False)
+                writer_runs.append((primed_again.returncode, time.perf_counter() - began))
+            done.set()
+            for t in threads:
+                t.join()
         finally:
             server.terminate()
             server.wait(timeout=30)
         print(f"upload-all while serving: exit {upload.returncode}, {wall:.1f} s"
               + (f" ({upload.stderr.strip().splitlines()[-1]})" if upload.returncode else ""))
+        samples = during_upload
         statuses: dict[int, int] = {}
         for status, _ in samples:
             statuses[status] = statuses.get(status, 0) + 1
@@ -110,6 +130,8 @@ def main(argv: list[str]) -> None:
         p95 = times[int(0.95 * (len(times) - 1))] if times else 0.0
         print(f"requests: {len(samples)} {statuses}; median {statistics.median(times):.3f} s, "
               f"P95 {p95:.3f} s, max {max(times):.3f} s")
+        print(f"prime-job-table under {args.writer_loops} request loops: "
+              + ", ".join(f"exit {code} in {seconds:.1f} s" for code, seconds in writer_runs))
 
 
 if __name__ == "__main__":

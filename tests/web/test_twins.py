@@ -85,6 +85,7 @@ def test_missing_keys_show_no_new_values(client: TestClient, demo: Demo) -> None
 
 
 def test_bucket_folders_list_and_paginate(client: TestClient) -> None:
+    assert client.get("/bucket").status_code == client.get("/bucket.json").status_code == 200
     root = client.get("/bucket.json/").json()
     assert root["files"] == [{"name": "logs/", "href": "/bucket/logs/"}] and root["up"] is None
     jobs = client.get("/bucket.json/logs").json()

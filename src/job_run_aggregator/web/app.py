@@ -131,6 +131,7 @@ class Dashboard:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.pages = {p.name: p for p in page_list}
         self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._responses: OrderedDict[tuple[Any, ...], tuple[bytes, dict[str, str]]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.templates = Environment(
             loader=PackageLoader("job_run_aggregator.web", "templates"),
@@ -209,6 +210,32 @@ class Dashboard:
         data.setdefault("computed_at", datetime.now(UTC).isoformat(timespec="seconds"))
         data["data_status"] = status.to_json() if status else None
         return data
+
+    def page_response(self, request: Request, page: Page) -> Response:
+        """A GET of a page or twin; repeated requests for one snapshot, window and query reuse the response."""
+        try:
+            params = self.params(request)
+        except InputError:
+            params = None
+        key = None if params is None else self._cache_key(page, params)
+        if key is not None:
+            status = self.data_status()
+            key = (*key, request.url.path, request.query_params.get("table"),
+                   tuple(sorted(status.to_json().items())) if status else None)
+            with self._cache_lock:
+                hit = self._responses.get(key)
+                if hit is not None:
+                    self._responses.move_to_end(key)
+            if hit is not None:
+                return Response(hit[0], status_code=200, headers=hit[1])
+        response = self.respond(request, page, self.build(page, lambda: params or self.params(request)))
+        if key is not None and response.status_code == 200:
+            headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+            with self._cache_lock:
+                self._responses[key] = (bytes(response.body), headers)
+                while len(self._responses) > CACHED_PAGES:
+                    self._responses.popitem(last=False)
+        return response
 
     def respond(self, request: Request, page: Page, data: dict[str, Any]) -> Response:
         self.stamp(data)
@@ -295,7 +322,7 @@ def create_app(
             limiter = heavy if page.name == "compare" else None
 
             def work() -> Response:
-                return dash.respond(request, page, dash.build(page, lambda: dash.params(request)))
+                return dash.page_response(request, page)
 
             return await run_in_threadpool(work) if limiter is None else await anyio.to_thread.run_sync(
                 work, limiter=limiter)
@@ -316,7 +343,7 @@ def create_app(
         return await anyio.to_thread.run_sync(work, limiter=heavy)
 
     async def bucket(request: Request) -> Response:
-        return await run_in_threadpool(views.bucket_response, dash, request, request.path_params["path"])
+        return await run_in_threadpool(views.bucket_response, dash, request, request.path_params.get("path", ""))
 
     async def overview_root(request: Request) -> Response:
         return await get_endpoint(dash.pages["overview"])(request)
