@@ -530,8 +530,9 @@ def run_page(dash: Dashboard, p: Params) -> dict[str, Any]:
     for name, value in (("job", job), ("run", run)):
         if "/" in value or value in (".", "..") or not value.isprintable() or len(value) > 512:
             raise InputError(f"{name}={_short(value)!r} is not a job or run name")
+    # The page has no window: its address is already permanent.
     head = {"job": job, "run": run, "backend": backend, "back": _local_link(p.values.get("back")),
-            "links": pages.run_links(dash.bucket_url, job, run)}
+            "links": pages.run_links(dash.bucket_url, job, run), "permalink": None}
     if dash.bucket_url.startswith("gs://"):
         return {"state": "no-data", **head, "files": [], "messages": [],
                 "message": "The bucket is on GCS: prow's view of the run shows its artifacts."}
