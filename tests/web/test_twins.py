@@ -127,3 +127,16 @@ def test_back_links_stay_on_the_site(client: TestClient) -> None:
     for back in ("https://evil.example/", "//evil.example/", "javascript:alert(1)", "/cell?x\n"):
         data = client.get("/run.json", params={"job": "j", "run": "1", "backend": "b", "back": back}).json()
         assert data["back"] is None, back
+
+
+def test_what_got_worse_against_the_exported_file(client: TestClient, demo: Demo) -> None:
+    params = {"now": demo.now_param, "against": demo.backend_file.name}
+    data = client.get("/overview.json", params=params).json()
+    assert data["baseline"] == demo.backend_file.name
+    # The file is the export of this very window: nothing moved; cells it lacks (under its threshold) are new.
+    assert data["worse"] == [] and all(c["change"] in ("", "new") for c in data["cells"])
+    assert {c["change"] for c in data["cells"] if not c["greyed"]} == {""}
+    assert all(c["P99_delta"] == pytest.approx(0.0) for c in data["cells"] if c["change"] == "")
+    response = client.get("/overview.json", params={**params, "against": "/etc/passwd"})
+    assert response.status_code == 400 and response.json()["message"].startswith(
+        "against='/etc/passwd' is not one of the files given to serve --historical-data")

@@ -85,6 +85,7 @@ def build_heat_map(
     rows: Iterable[Mapping[str, Any]], min_runs: int, upgrade: str, link: Callable[[Cell], str],
     *, arch_rows: Iterable[Mapping[str, Any]] = (), baseline: Iterable[Mapping[str, Any]] | None = None,
     filters: Mapping[str, str] | None = None, search: str = "", values: str = "export", leeway: float = 30.0,
+    baseline_values: str | None = None,
 ) -> dict[str, Any]:
     """Lay export rows out as backend × variant cells, worst rows and columns first.
 
@@ -93,7 +94,9 @@ def build_heat_map(
     `values` chooses which numbers colour and order the map. Cells under `min_runs` keep their value and colour
     and are marked `greyed` (they do not count towards the ordering). With a `baseline` (the previous window or
     a query_results.json), each cell gets its previous P99 and `change`: "worse", "better", "new" or "".
-    `filters` (FILTER_FIELDS names → value) and `search` (a backend substring) narrow the cells.
+    `baseline_values` says which of the cell's values the baseline holds (default: `values`; a query_results.json
+    holds exported values). `filters` (FILTER_FIELDS names → value) and `search` (a backend substring) narrow the
+    cells.
     """
     own = {cell_key(r): r for r in arch_rows}
     pool_archs: dict[tuple[str, ...], set[str]] = {}
@@ -145,7 +148,8 @@ def build_heat_map(
             "greyed": greyed, "level": heat_level(shown), "href": link(cell),
         }
         if before is not None:
-            entry.update(_change(before.get(cell_key(row)), shown, leeway, values))
+            against = arch_p99 if (baseline_values or values) == "architecture" else row["P99"]
+            entry.update(_change(before.get(cell_key(row)), against, leeway))
         cells.append(entry)
     backends = sorted(worst_backend, key=lambda b: (-worst_backend[b], b))
     order = sorted(worst_variant, key=lambda k: (-worst_variant[k], k))
@@ -163,11 +167,11 @@ def build_heat_map(
     }
 
 
-def _change(previous: Mapping[str, Any] | None, p99: float | None, leeway: float, values: str) -> dict[str, Any]:
+def _change(previous: Mapping[str, Any] | None, p99: float | None, leeway: float) -> dict[str, Any]:
     if previous is None:
         return {"previous_P99": None, "P99_delta": None, "change": "new"}
     # A query_results.json holds P99 as text; the previous window's rows hold floats.
-    old = previous.get("arch_P99" if values == "architecture" and "arch_P99" in previous else "P99")
+    old = previous.get("P99")
     old_value = float(old) if old not in (None, "") else 0.0
     now_value = p99 or 0.0
     delta = now_value - old_value
@@ -177,7 +181,7 @@ def _change(previous: Mapping[str, Any] | None, p99: float | None, leeway: float
         change = "worse"
     elif -delta > max(limit, WORSE_MIN_SECONDS - 1e-9):
         change = "better"
-    return {"previous_P99": old_value, "P99_delta": delta, "change": change}
+    return {"previous_P99": old_value, "current_P99": now_value, "P99_delta": delta, "change": change}
 
 
 def heat_grid(heat_map: Mapping[str, Any]) -> list[dict[str, Any]]:

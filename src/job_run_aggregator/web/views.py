@@ -154,7 +154,8 @@ def overview_page(dash: Dashboard, p: Params) -> dict[str, Any]:
         baseline = [dict(r) for r in _parse_rows(baseline_file.name, baseline_file.read())]
     heat = pages.build_heat_map(rows, p.min_runs, upgrade, lambda cell: p.link("/cell", **cell_params(cell)),
                                 arch_rows=arch_rows, baseline=baseline, filters=filters, search=search,
-                                values=values, leeway=leeway)
+                                values=values, leeway=leeway,
+                                baseline_values="export" if baseline_file is not None else values)
     baseline_label = {"": "", "previous": f"the previous {p.days} days (runs started "
                       f"{start - (end - start):%Y-%m-%d %H:%M} to {start:%Y-%m-%d %H:%M} UTC)"}.get(
         against, baseline_file.name if baseline_file else "")
