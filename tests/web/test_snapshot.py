@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,31 @@ def test_a_writer_busy_before_the_first_copy_is_a_503_to_retry(demo: Demo, tmp_p
         if holder.proc.poll() is None:
             holder.proc.kill()
         store.stop()
+
+
+def test_recent_pages_are_recomputed_when_new_data_arrives(served: tuple[Path, SnapshotStore], demo: Demo) -> None:
+    path, store = served
+    store.refresh()
+    app = create_app(lambda: DuckDBWarehouse(path, read_only=True), str(path.parent), snapshots=store,
+                     min_job_runs=20)
+    dash = app.state.dashboard
+    client = TestClient(app)
+    params = {"now": demo.now_param, "release": "all"}
+    assert client.get("/overview.json", params=params).status_code == 200
+    writer = DuckDBWarehouse(path)
+    writer.con.execute("DELETE FROM Jobs WHERE Release = '4.13'")
+    writer.close()
+    assert store.refresh() is True
+    computed: list[str] = []
+    view = dash.pages["overview"].view
+
+    def counting(d: object, p: object) -> dict:
+        computed.append("overview")
+        return view(d, p)  # type: ignore[arg-type]
+
+    dash.pages["overview"] = replace(dash.pages["overview"], view=counting)
+    dash.warm()  # what the refresher does after a new copy
+    assert computed == ["overview"]
+    fresh = client.get("/overview.json", params=params).json()
+    assert computed == ["overview"]  # answered from the warmed page
+    assert {c["Release"] for c in fresh["cells"]} == {"4.14"}

@@ -16,6 +16,7 @@ Every view runs in a worker thread, and uploads are parsed there too, so no requ
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import OrderedDict
@@ -57,6 +58,7 @@ MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 HEAVY_AT_ONCE = 2
 RETRY_AFTER_SECONDS = "5"
 CACHED_PAGES = 128  # computed pages kept per snapshot of the data (LRU)
+WARMED_PAGES = 8  # the most recently requested pages, recomputed as soon as new data is copied
 SECURITY_HEADERS = {
     # Scripts and styles only from the package: no CDN, no inline script; data reaches charts as JSON blocks.
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -132,6 +134,7 @@ class Dashboard:
         self.pages = {p.name: p for p in page_list}
         self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
         self._responses: OrderedDict[tuple[Any, ...], tuple[bytes, dict[str, str]]] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], None] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.templates = Environment(
             loader=PackageLoader("job_run_aggregator.web", "templates"),
@@ -230,12 +233,35 @@ class Dashboard:
                 return Response(hit[0], status_code=200, headers=hit[1])
         response = self.respond(request, page, self.build(page, lambda: params or self.params(request)))
         if key is not None and response.status_code == 200:
+            self._remember(page, request)
             headers = {k: v for k, v in response.headers.items() if k != "content-length"}
             with self._cache_lock:
                 self._responses[key] = (bytes(response.body), headers)
                 while len(self._responses) > CACHED_PAGES:
                     self._responses.popitem(last=False)
         return response
+
+    def _remember(self, page: Page, request: Request) -> None:
+        query = tuple(sorted((k, v) for k, v in request.query_params.items() if k != "table"))
+        with self._cache_lock:
+            self._recent[(page.name, query)] = None
+            self._recent.move_to_end((page.name, query))
+            while len(self._recent) > WARMED_PAGES:
+                self._recent.popitem(last=False)
+
+    def warm(self) -> None:
+        """Compute the recently requested pages on a new copy of the data, before anyone asks again."""
+        with self._cache_lock:
+            recent = list(self._recent)
+        for name, query in reversed(recent):  # the most recent first
+            page = self.pages.get(name)
+            if page is None:
+                continue
+            try:
+                params = Params.parse(dict(query), {}, self.min_job_runs, self.days, self.clock())
+            except InputError:
+                continue
+            self.build(page, functools.partial(_same, params))
 
     def respond(self, request: Request, page: Page, data: dict[str, Any]) -> Response:
         self.stamp(data)
@@ -315,6 +341,8 @@ def create_app(
     """
     historical = HistoricalFiles.load(historical_files)
     dash = Dashboard(warehouse_factory, bucket_url, historical, min_job_runs, days, snapshots, page_list, clock)
+    if snapshots is not None:
+        snapshots.listeners.append(dash.warm)
     heavy = anyio.CapacityLimiter(HEAVY_AT_ONCE)
 
     def get_endpoint(page: Page) -> Callable[[Request], Any]:
@@ -393,6 +421,10 @@ def create_app(
                     exception_handlers={HTTPException: http_error, Exception: http_error})
     app.state.dashboard = dash
     return app
+
+
+def _same(params: Params) -> Params:
+    return params
 
 
 async def read_upload(request: Request) -> dict[str, Any]:

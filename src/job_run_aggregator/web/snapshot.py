@@ -25,6 +25,7 @@ import logging
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,6 +118,8 @@ class SnapshotStore:
     directory: Path | None = None
     refresh_every: float = 2.0
     status: DataStatus = field(default_factory=DataStatus)
+    # Called from the refresher thread after a new copy is in use (the dashboard recomputes recent pages).
+    listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.source = Path(self.source)
@@ -249,7 +252,9 @@ class SnapshotStore:
     def _run(self) -> None:
         while not self._stop.wait(self.refresh_every):
             try:
-                self.refresh()
+                if self.refresh():
+                    for listener in self.listeners:
+                        listener()
             except Exception:  # never let the refresher die: the pages would silently go stale
                 log.exception("snapshot refresh failed")
 
