@@ -89,6 +89,8 @@ class Page:
     cacheable: bool = False
     # The query parameters its navigation link carries on from the current page (None: now, days, min_runs).
     nav_keeps: tuple[str, ...] | None = None
+    # Recomputed by the refresher on each new copy of the data when recently requested (a cacheable page only).
+    warmed: bool = True
 
 
 PAGES: tuple[Page, ...] = (
@@ -101,7 +103,8 @@ PAGES: tuple[Page, ...] = (
     # Its days and min_runs mean other things (default 42 days; runs per series): only the window's end carries on.
     Page("regressions", "/regressions", regressions_view.regressions_page, "Regressions", nav="Regressions",
          cacheable=True, nav_keeps=("now",)),
-    Page("backtest", "/backtest", backtest_view, "Backtest", cacheable=True),
+    # A backtest takes seconds to tens of seconds: kept per copy of the data, but not recomputed in the background.
+    Page("backtest", "/backtest", backtest_view, "Backtest", cacheable=True, warmed=False),
 )
 
 
@@ -271,7 +274,7 @@ class Dashboard:
             recent = list(self._recent)
         for name, query in reversed(recent):  # the most recent first
             page = self.pages.get(name)
-            if page is None:
+            if page is None or not page.warmed:
                 continue
             try:
                 params = Params.parse(dict(query), {}, self.min_job_runs, self.days, self.clock())
