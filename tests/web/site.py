@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from job_run_aggregator.pipeline.demo import run_demo
 from job_run_aggregator.jobs.variants import variant_for
+from job_run_aggregator.pipeline.demo import run_demo
 from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 
 # Both end up inside HTML pages; they must show as text. The job is the only 4.14 gcp upgrade job, so its
@@ -60,7 +60,7 @@ def add_hostile_runs(path: Path, now: datetime) -> None:
 
 def build_demo(directory: Path) -> Demo:
     """The demo pipeline into `directory` (about 10 s), then the hostile runs."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     result = run_demo(directory, now=now, min_job_runs=DEMO_MIN_RUNS)
     add_hostile_runs(Path(result.warehouse), now)
     return Demo(directory, Path(result.warehouse), directory / "ci-artifacts", now, result.backend_file,

@@ -49,3 +49,21 @@ def test_match_explainer_offers_the_calibrated_preset(client: TestClient, demo: 
     assert [m["matched_key"] for m in calibrated["matches"]] == [m["matched_key"] for m in current["matches"]]
     bad = client.get(f"/match.json?job={job}&rules=calibrated:7")
     assert bad.status_code == 400
+
+
+def test_without_to_the_period_ends_at_the_window_end_so_the_permalink_holds(client: TestClient, demo: Demo) -> None:
+    """The page is a Page in PAGES: `to` defaults to the window's end (`now`), which the permalink fixes."""
+    data = client.get("/backtest.json", params={"step": "7d", "now": demo.now_param, "rules": "current"}).json()
+    assert data["state"] in ("ok", "no-data"), data
+    assert data["To"][:19] == demo.now.isoformat()[:19]
+    assert "now=" in data["permalink"]
+    again = client.get(data["permalink"].replace("/backtest?", "/backtest.json?")).json()
+    assert again["To"] == data["To"] and again["RuleSets"] == data["RuleSets"]
+
+
+def test_the_backtest_is_kept_per_copy_but_not_recomputed_in_the_background() -> None:
+    from job_run_aggregator.web.app import PAGES
+
+    pages = {p.name: p for p in PAGES}
+    assert pages["backtest"].cacheable and not pages["backtest"].warmed
+    assert pages["regressions"].cacheable and pages["regressions"].warmed

@@ -110,7 +110,8 @@ def test_trend_compare_and_match_pages_draw(browser_page: tuple, base_url: str, 
     page.wait_for_url("**/trend?**")
     trend = page.locator("canvas#trend-chart[data-points]")
     assert int(trend.get_attribute("data-points")) > 10
-    assert page.evaluate("() => Chart.getChart(document.getElementById('trend-chart')).data.datasets.length") == 4
+    # P99, P95, P50 (rolling), runs per day, and the exported P99 and P95 lines.
+    assert page.evaluate("() => Chart.getChart(document.getElementById('trend-chart')).data.datasets.length") == 6
     shot(page, "4-trend")
 
     rows = json.loads(demo.backend_file.read_bytes())
@@ -119,7 +120,13 @@ def test_trend_compare_and_match_pages_draw(browser_page: tuple, base_url: str, 
         row["P99"] = str(float(row["P99"]) * factor)
     changed = tmp_path / "changed_query_results.json"
     changed.write_text(json.dumps(rows))
-    page.goto(f"{base_url}/compare?" + urlencode({"current": str(demo.backend_file), "new": str(changed)}))
+    # Files on the server are offered by name only; these two are uploaded through the form.
+    page.goto(f"{base_url}/compare")
+    upload = page.locator("form[enctype='multipart/form-data']")
+    upload.locator("input[name=current]").set_input_files(str(demo.backend_file))
+    upload.locator("input[name=new]").set_input_files(str(changed))
+    upload.locator("button[type=submit]").click()
+    page.wait_for_load_state("load")
     bars = page.locator("canvas#compare-chart[data-points]")
     assert int(bars.get_attribute("data-points")) == 4
     assert "review needed" in page.locator("p.verdict").inner_text()

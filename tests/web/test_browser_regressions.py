@@ -39,5 +39,9 @@ def test_regressions_page_to_the_trend_with_its_change_point(browser_page: tuple
     assert marked.count() == 1
     assert page.evaluate("el => getComputedStyle(el, '::after').content", marked.locator("a").element_handle()) \
         == '"▲"'
+    assert "; got worse from " in (marked.locator("a").get_attribute("aria-label") or "")
+    # the page's own navigation leads to the Regressions page, carrying the window's end only
+    nav = page.locator("header nav a", has_text="Regressions")
+    assert nav.get_attribute("href") == f"/regressions?now={quote(demo.now_param, safe='')}"
     shot(page, "10-overview-regressed")
     assert problems == []

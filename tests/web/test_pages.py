@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -81,8 +81,8 @@ def test_summary_of_no_runs() -> None:
 
 
 def test_fill_days_covers_the_window_with_gaps() -> None:
-    start = datetime(2024, 6, 1, 12, tzinfo=timezone.utc)
-    end = datetime(2024, 6, 4, 12, tzinfo=timezone.utc)
+    start = datetime(2024, 6, 1, 12, tzinfo=UTC)
+    end = datetime(2024, 6, 4, 12, tzinfo=UTC)
     rows = [{"Day": date(2024, 6, 2), "JobRuns": 3, "P50": 1, "P95": 2.5, "P99": 2.9}]
     days = pages.fill_days(rows, start, end)
     assert [d["day"] for d in days] == ["2024-06-01", "2024-06-02", "2024-06-03", "2024-06-04"]
@@ -91,7 +91,7 @@ def test_fill_days_covers_the_window_with_gaps() -> None:
 
 
 def test_fill_days_stops_before_a_midnight_end() -> None:
-    days = pages.fill_days([], datetime(2024, 6, 1, tzinfo=timezone.utc), datetime(2024, 6, 3, tzinfo=timezone.utc))
+    days = pages.fill_days([], datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 6, 3, tzinfo=UTC))
     assert [d["day"] for d in days] == ["2024-06-01", "2024-06-02"]
 
 
@@ -126,7 +126,62 @@ def test_cell_matches_export_rows_and_builds_parameters() -> None:
     cell = Cell("kube-api", ("4.14", "", "aws", "amd64", "ovn", "ha"))
     assert cell.matches(row("kube-api", "4.14", "", "aws", 1, 1.0))
     assert not cell.matches(row("kube-api", "4.14", "4.13", "aws", 1, 1.0))
-    start, end = datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(2024, 1, 22, tzinfo=timezone.utc)
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 22, tzinfo=UTC)
     assert cell.params(start, end) == {"start": start, "end": end, "backend": "kube-api", "release": "4.14",
                                        "from_release": "", "platform": "aws", "architecture": "amd64",
                                        "network": "ovn", "topology": "ha"}
+
+
+def test_heat_map_marks_pooled_cells_and_offers_per_architecture_values() -> None:
+    amd = row("kube-api", "4.14", "", "aws", 150, 142.0)
+    arm = dict(amd, Architecture="arm64", JobRuns=120)  # the export gives arm64 the pooled value
+    alone = row("kube-api", "4.14", "", "gcp", 150, 5.0)
+    own = [dict(amd, P99=100.0), dict(arm, P99=286.0), alone]
+    heat = pages.build_heat_map([amd, arm, alone], 100, "all", lambda c: "", arch_rows=own)
+    by = {(c["Platform"], c["Architecture"]): c for c in heat["cells"]}
+    assert by[("aws", "arm64")]["pooled"] and by[("aws", "amd64")]["pooled"] and not by[("gcp", "amd64")]["pooled"]
+    assert by[("aws", "arm64")]["pooled_runs"] == 270 and by[("gcp", "amd64")]["pooled_runs"] == 150
+    assert (by[("aws", "arm64")]["P99"], by[("aws", "arm64")]["arch_P99"]) == (142.0, 286.0)
+    assert heat["pooled_cells"] == 2
+    per_arch = pages.build_heat_map([amd, arm, alone], 100, "all", lambda c: "", arch_rows=own,
+                                    values="architecture")
+    assert per_arch["worst"][0]["Architecture"] == "arm64" and per_arch["worst"][0]["shown_P99"] == 286.0
+
+
+def test_heat_map_greyed_cells_keep_their_value_and_colour() -> None:
+    heat = pages.build_heat_map([row("kube-api", "4.14", "", "aws", 12, 240.0)], 100, "all", lambda c: "")
+    (cell,) = heat["cells"]
+    assert cell["greyed"] and cell["shown_P99"] == 240.0 and cell["level"] == pages.heat_level(240.0)
+
+
+@pytest.mark.parametrize(("old", "new", "change"), [
+    pytest.param(10.0, 14.0, "worse", id="rise-over-leeway"),
+    pytest.param(10.0, 12.0, "", id="rise-within-leeway"),
+    pytest.param(0.2, 0.9, "", id="tiny-rise-under-a-second"),
+    pytest.param(10.0, 5.0, "better", id="fall"),
+    pytest.param(None, 5.0, "new", id="no-previous"),
+])
+def test_what_got_worse(old: float | None, new: float, change: str) -> None:
+    baseline = [] if old is None else [row("kube-api", "4.14", "", "aws", 150, old)]
+    baseline = [dict(r, P99=str(r["P99"])) for r in baseline]  # a query_results.json holds text
+    heat = pages.build_heat_map([row("kube-api", "4.14", "", "aws", 150, new)], 100, "all", lambda c: "",
+                                baseline=baseline, leeway=30.0)
+    assert heat["cells"][0]["change"] == change
+    assert [c["P99"] for c in heat["worse"]] == ([new] if change == "worse" else [])
+
+
+def test_filters_and_search_narrow_the_cells_and_keep_every_choice() -> None:
+    rows = [row("kube-api", "4.14", "", "aws", 150, 1.0), row("oauth-api", "4.14", "", "gcp", 150, 2.0)]
+    heat = pages.build_heat_map(rows, 100, "all", lambda c: "", filters={"platform": "gcp"}, search="OAUTH")
+    assert [c["BackendName"] for c in heat["cells"]] == ["oauth-api"]
+    assert heat["choices"]["platform"] == ["aws", "gcp"]
+    assert pages.build_heat_map(rows, 100, "all", lambda c: "", search="nothing")["cells"] == []
+
+
+def test_rolling_days_pool_the_runs_of_the_window() -> None:
+    start, end = datetime(2024, 6, 3, tzinfo=UTC), datetime(2024, 6, 5, tzinfo=UTC)
+    runs = [{"StartTime": datetime(2024, 6, d, 5, tzinfo=UTC), "Seconds": s}
+            for d, s in ((1, 10), (2, 20), (3, 30), (4, 40))]
+    days = pages.rolling_days(runs, start, end, 3)
+    assert [(d["day"], d["JobRuns"], d["window_runs"]) for d in days] == [("2024-06-03", 1, 3), ("2024-06-04", 1, 3)]
+    assert days[1]["P50"] == 30.0 and days[0]["P99"] == pytest.approx(np.percentile([10, 20, 30], 99))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from job_run_aggregator.jobs.variants import variant_for
 from job_run_aggregator.web.queries import Cell, cell_runs, daily_percentiles, releases
 
-NOW = datetime(2026, 11, 28, 6, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 6, tzinfo=UTC)
 AMD64 = "periodic-ci-openshift-release-master-ci-4.14-upgrade-from-stable-4.13-e2e-aws-ovn-upgrade"
 ARM64 = "periodic-ci-openshift-multiarch-master-nightly-4.14-upgrade-from-stable-4.13-ocp-e2e-aws-ovn-arm64-upgrade"
 # Day offset → seconds of each run that day, for the amd64 job (the cell under test).

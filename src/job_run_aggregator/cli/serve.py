@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from job_run_aggregator.warehouse.base import Warehouse
 from job_run_aggregator.cli.main import Context, app, ctx_of, stderr
+from job_run_aggregator.warehouse.base import Warehouse
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
@@ -23,25 +23,40 @@ def serve_cmd(
     ),
     min_job_runs: int = typer.Option(100, "--min-job-runs", help="Heat-map cells with fewer runs are greyed."),
     days: int = typer.Option(21, "--days", help="Default window in days."),
+    snapshot_dir: Path = typer.Option(
+        None, "--snapshot-dir", help="Folder for the private copies of a DuckDB warehouse (default: a temporary one)."
+    ),
+    refresh_every: float = typer.Option(
+        2.0, "--refresh-every", help="Seconds between checks for new data in a DuckDB warehouse.", min=0.1
+    ),
 ) -> None:
     """Serve the dashboard: heat map, trends, drill-down, compare, match explainer (read-only).
+
+    A DuckDB warehouse is served from a private copy, refreshed when the file changes and no writer holds it:
+    pages never wait on a writer, and writers (upload-all, schedule) never wait on pages.
 
     Example: job-run-aggregator --warehouse duckdb:///./demo/ci_data.duckdb --bucket ./demo/ci-artifacts
     serve --port 8080
     """
     import uvicorn
 
+    from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
     from job_run_aggregator.web import create_app
+    from job_run_aggregator.web.snapshot import SnapshotStore
 
     settings = ctx_of(ctx).settings
 
     def open_warehouse() -> Warehouse:
-        # A fresh read-only warehouse per request, closed after it: a DuckDB writer can run between page loads.
+        # A fresh read-only warehouse per request, closed after it (BigQuery: no lock to share).
         return Context(settings).warehouse(read_only=True)
 
+    probe = open_warehouse()  # lazy: opens nothing until queried
+    snapshots = None
+    if isinstance(probe, DuckDBWarehouse):
+        snapshots = SnapshotStore(Path(probe.path), snapshot_dir, refresh_every)
     web = create_app(
         open_warehouse, settings.bucket, historical_data or (), min_job_runs=min_job_runs, days=days,
-        allowed_hosts=allowed_hosts(host),
+        allowed_hosts=allowed_hosts(host), snapshots=snapshots,
     )
     shown = f"[{host}]" if ":" in host else host
     stderr.print(f"dashboard on http://{shown}:{port}/ over {settings.warehouse} (read-only); Ctrl-C stops it",

@@ -7,16 +7,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
 from job_run_aggregator.backtest import DEFAULT_RULES, BacktestSpec, backtest, parse_plant
 from job_run_aggregator.cli.options import parse_duration_option
 from job_run_aggregator.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from job_run_aggregator.web.app import Dashboard
+    from job_run_aggregator.web.views import Params
 
 TITLE = "Backtest"
 MAX_STEPS = 60  # a page request stays bounded: at most 60 steps (over a year of weekly steps)
@@ -60,9 +57,9 @@ def spec_from_query(query: Mapping[str, str], min_job_runs: int, now: datetime |
     return spec
 
 
-def backtest_page(dash: Dashboard, query: Mapping[str, str]) -> dict[str, Any]:
-    """The page's data: the backtest report plus the form's values."""
-    spec = spec_from_query(query, dash.min_job_runs)
+def backtest_page(dash: Dashboard, query: Mapping[str, str], now: datetime | None = None) -> dict[str, Any]:
+    """The page's data: the backtest report plus the form's values; `to` defaults to `now` (default: the clock)."""
+    spec = spec_from_query(query, dash.min_job_runs, now)
     with dash.warehouse() as wh:
         report = backtest(wh, spec).to_json()
     judged = sum(r["Judged"] for r in report["RuleSets"])
@@ -73,13 +70,7 @@ def backtest_page(dash: Dashboard, query: Mapping[str, str]) -> dict[str, Any]:
     return {"state": state, "message": message, "form": form, **report}
 
 
-def backtest_routes(dash: Dashboard) -> list[Route]:
-    """`/backtest` and its twin `/backtest.json`."""
-
-    def endpoint(request: Request) -> Response:
-        # The shared Params are not used: the page has its own parameters (spec_from_query).
-        data = dash.build("backtest", lambda d, _: backtest_page(d, request.query_params),
-                          lambda: dash.params(request))
-        return dash.respond(request, "backtest", data)
-
-    return [Route("/backtest", endpoint, methods=["GET"]), Route("/backtest.json", endpoint, methods=["GET"])]
+def backtest_view(dash: Dashboard, p: Params) -> dict[str, Any]:
+    """The page's entry in the dashboard's route table (web/app.py `PAGES`): `to` defaults to the window's end, so
+    the permalink (the same URL with `now` fixed) shows the same numbers later."""
+    return backtest_page(dash, p.values, now=p.end)

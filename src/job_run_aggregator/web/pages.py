@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from job_run_aggregator.history.compare import Change, Comparison, needs_review, render_markdown
 from job_run_aggregator.history.percentiles import VARIANT
@@ -65,49 +65,124 @@ def keep_upgrade(row: Mapping[str, Any], upgrade: str) -> bool:
     return upgrade == "all" or (upgrade == "upgrade") == is_upgrade(row)
 
 
+FILTER_FIELDS = {"platform": "Platform", "architecture": "Architecture", "network": "Network",
+                 "topology": "Topology", "from_release": "FromRelease"}
+VALUE_CHOICES = ("export", "architecture")
+# "What got worse": a cell is marked when its P99 rose by more than the leeway and by at least this many seconds
+# (a rise from 0.2 s to 0.4 s is +100% and means nothing).
+WORSE_MIN_SECONDS = 1.0
+
+
+def cell_key(row: Mapping[str, Any], name_column: str = "BackendName") -> tuple[str, ...]:
+    return (str(row[name_column]), *(str(row[c]) for c in VARIANT))
+
+
+def pool_key(row: Mapping[str, Any], name_column: str = "BackendName") -> tuple[str, ...]:
+    """The export's percentile partition of a row: every column but Architecture (the real query's quirk)."""
+    return (str(row[name_column]), *(str(row[c]) for c in VARIANT if c != "Architecture"))
+
+
 def build_heat_map(
-    rows: Iterable[Mapping[str, Any]], min_runs: int, upgrade: str, link: Callable[[Cell], str]
+    rows: Iterable[Mapping[str, Any]], min_runs: int, upgrade: str, link: Callable[[Cell], str],
+    *, arch_rows: Iterable[Mapping[str, Any]] = (), baseline: Iterable[Mapping[str, Any]] | None = None,
+    filters: Mapping[str, str] | None = None, search: str = "", values: str = "export", leeway: float = 30.0,
+    baseline_values: str | None = None,
 ) -> dict[str, Any]:
     """Lay export rows out as backend × variant cells, worst rows and columns first.
 
-    Cells under `min_runs` are kept but greyed and do not count towards the ordering; `link` gives a cell's
-    drill-down URL.
+    Each cell carries the export's P95/P99 and, from `arch_rows` (the same query partitioned by architecture),
+    its own architecture's values; `pooled` says the export's numbers also count other architectures' runs.
+    `values` chooses which numbers colour and order the map. Cells under `min_runs` keep their value and colour
+    and are marked `greyed` (they do not count towards the ordering). With a `baseline` (the previous window or
+    a query_results.json), each cell gets its previous P99 and `change`: "worse", "better", "new" or "".
+    `baseline_values` says which of the cell's values the baseline holds (default: `values`; a query_results.json
+    holds exported values). `filters` (FILTER_FIELDS names → value) and `search` (a backend substring) narrow the
+    cells.
     """
+    own = {cell_key(r): r for r in arch_rows}
+    pool_archs: dict[tuple[str, ...], set[str]] = {}
+    pool_runs: dict[tuple[str, ...], int] = {}
+    rows = list(rows)
+    for row in rows:
+        pool_archs.setdefault(pool_key(row), set()).add(str(row["Architecture"]))
+        pool_runs[pool_key(row)] = pool_runs.get(pool_key(row), 0) + int(row["JobRuns"])
+    before = None if baseline is None else {cell_key(r): r for r in baseline}
+    wanted = {FILTER_FIELDS[k]: v for k, v in (filters or {}).items() if v}
+    needle = search.strip().lower()
     cells: list[dict[str, Any]] = []
     worst_backend: dict[str, float] = {}
     worst_variant: dict[str, float] = {}
     variants: dict[str, dict[str, str]] = {}
+    choices: dict[str, set[str]] = {k: set() for k in FILTER_FIELDS}
     for row in rows:
         if not keep_upgrade(row, upgrade):
             continue
-        values = tuple(str(row[c]) for c in VARIANT)
-        key = variant_key(values)
-        variant = dict(zip(VARIANT, values, strict=True))
+        for name, column in FILTER_FIELDS.items():
+            if row[column]:  # an empty FromRelease is "not an upgrade": the Jobs filter covers it
+                choices[name].add(str(row[column]))
+        if any(str(row[c]) != v for c, v in wanted.items()):
+            continue
+        backend = str(row["BackendName"])
+        if needle and needle not in backend.lower():
+            continue
+        values_ = tuple(str(row[c]) for c in VARIANT)
+        key = variant_key(values_)
+        variant = dict(zip(VARIANT, values_, strict=True))
         variants[key] = variant
         greyed = int(row["JobRuns"]) < min_runs
-        p99 = row["P99"] or 0.0
-        backend = str(row["BackendName"])
+        mine = own.get(cell_key(row))
+        pooled = len(pool_archs[pool_key(row)]) > 1
+        arch_p95 = mine["P95"] if mine else row["P95"]
+        arch_p99 = mine["P99"] if mine else row["P99"]
+        shown = arch_p99 if values == "architecture" else row["P99"]
         worst_backend.setdefault(backend, -1.0)
         worst_variant.setdefault(key, -1.0)
         if not greyed:
-            worst_backend[backend] = max(worst_backend[backend], p99)
-            worst_variant[key] = max(worst_variant[key], p99)
-        cell = Cell(backend, values)  # type: ignore[arg-type]  # six values by construction
-        cells.append({
+            worst_backend[backend] = max(worst_backend[backend], shown or 0.0)
+            worst_variant[key] = max(worst_variant[key], shown or 0.0)
+        cell = Cell(backend, values_)  # type: ignore[arg-type]  # six values by construction
+        entry: dict[str, Any] = {
             "BackendName": backend, "variant": key, **variant, "JobRuns": int(row["JobRuns"]),
-            "P95": row["P95"], "P99": row["P99"], "greyed": greyed, "level": heat_level(row["P99"]),
-            "href": link(cell),
-        })
+            "P95": row["P95"], "P99": row["P99"], "pooled": pooled,
+            "pooled_runs": pool_runs[pool_key(row)] if pooled else int(row["JobRuns"]),
+            "arch_P95": arch_p95, "arch_P99": arch_p99, "shown_P99": shown,
+            "greyed": greyed, "level": heat_level(shown), "href": link(cell),
+        }
+        if before is not None:
+            against = arch_p99 if (baseline_values or values) == "architecture" else row["P99"]
+            entry.update(_change(before.get(cell_key(row)), against, leeway))
+        cells.append(entry)
     backends = sorted(worst_backend, key=lambda b: (-worst_backend[b], b))
     order = sorted(worst_variant, key=lambda k: (-worst_variant[k], k))
-    ranked = sorted((c for c in cells if not c["greyed"]), key=lambda c: (-(c["P99"] or 0.0), c["BackendName"]))
+    ranked = sorted((c for c in cells if not c["greyed"]), key=lambda c: (-(c["shown_P99"] or 0.0), c["BackendName"]))
     return {
         "backends": backends,
         "variants": [{"key": k, "label": variant_label(variants[k]), **variants[k]} for k in order],
         "cells": cells,
         "worst": ranked[:5],
+        "worse": sorted((c for c in cells if c.get("change") == "worse"),
+                        key=lambda c: (-(c["P99_delta"] or 0.0), c["BackendName"])),
         "greyed_cells": sum(1 for c in cells if c["greyed"]),
+        "pooled_cells": sum(1 for c in cells if c["pooled"]),
+        "choices": {k: sorted(v) for k, v in choices.items()},
     }
+
+
+def _change(previous: Mapping[str, Any] | None, p99: float | None, leeway: float) -> dict[str, Any]:
+    if previous is None:
+        return {"previous_P99": None, "P99_delta": None, "change": "new"}
+    # A query_results.json holds P99 as text; the previous window's rows hold floats.
+    old = previous.get("P99")
+    old_value = float(old) if old not in (None, "") else 0.0
+    now_value = p99 or 0.0
+    delta = now_value - old_value
+    limit = old_value * leeway / 100
+    change = ""
+    if delta > max(limit, WORSE_MIN_SECONDS - 1e-9):
+        change = "worse"
+    elif -delta > max(limit, WORSE_MIN_SECONDS - 1e-9):
+        change = "better"
+    return {"previous_P99": old_value, "current_P99": now_value, "P99_delta": delta, "change": change}
 
 
 def heat_grid(heat_map: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -163,6 +238,27 @@ def fill_days(rows: Iterable[Mapping[str, Any]], start: datetime, end: datetime)
     return out
 
 
+def rolling_days(runs: Iterable[Mapping[str, Any]], start: datetime, end: datetime, rolling: int
+                 ) -> list[dict[str, Any]]:
+    """One entry per UTC day of the window: that day's run count and P50/P95/P99 over the runs of the `rolling`
+    days ending with it (the runs given must reach back `rolling - 1` days before `start`)."""
+    by_day: dict[date, list[float]] = {}
+    for r in runs:
+        by_day.setdefault(_as_date(r["StartTime"]), []).append(float(r["Seconds"]))
+    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    out = []
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        pooled = sorted(v for k in range(rolling) for v in by_day.get(day - timedelta(days=k), []))
+        out.append({
+            "day": day.isoformat(),
+            "JobRuns": len(by_day.get(day, [])),
+            "window_runs": len(pooled),
+            **{f"P{q}": percentile(pooled, q / 100) for q in (50, 95, 99)},
+        })
+    return out
+
+
 def run_links(bucket_url: str, job_name: str, run_id: str) -> dict[str, str | None]:
     """Where a person can look at a run: its folder in the bucket and, for GCS buckets, prow's job view."""
     path = f"logs/{quote(job_name, safe='')}/{quote(run_id, safe='')}"
@@ -174,9 +270,17 @@ def run_links(bucket_url: str, job_name: str, run_id: str) -> dict[str, str | No
     return {"folder": f"/bucket/{path}/", "prow": None}
 
 
-def run_row(row: Mapping[str, Any], bucket_url: str) -> dict[str, Any]:
-    """A drill-down run as JSON: the query row, times in ISO form, and its links."""
+def run_row(row: Mapping[str, Any], bucket_url: str, back: str | None = None, backend: str | None = None
+            ) -> dict[str, Any]:
+    """A drill-down run as JSON: the query row, times in ISO form, and its links (a local folder's link carries
+    `back`, the cell's URL, so the folder page links back to the cell)."""
     links = run_links(bucket_url, str(row["JobName"]), str(row["JobRunName"]))
+    if back and links["prow"] is None:
+        links["folder"] = f"{links['folder']}?{urlencode({'back': back})}"
+    messages = None
+    if backend is not None and links["prow"] is None:
+        messages = "/run?" + urlencode({"job": row["JobName"], "run": row["JobRunName"], "backend": backend,
+                                        **({"back": back} if back else {})})
     start = row["StartTime"]
     return {
         "JobRunName": str(row["JobRunName"]),
@@ -189,24 +293,37 @@ def run_row(row: Mapping[str, Any], bucket_url: str) -> dict[str, Any]:
         "MasterNodesUpdated": row.get("MasterNodesUpdated"),
         "folder_url": links["folder"],
         "prow_url": links["prow"],
+        "messages_url": messages,
     }
 
 
-def change_row(change: Change, name_column: str) -> dict[str, Any]:
-    """One compared key side by side: current and new P95/P99 with their percent changes."""
+def change_row(change: Change, name_column: str, missing: bool = False) -> dict[str, Any]:
+    """One compared key side by side: current and new P95/P99 with their percent changes.
+
+    The same columns for every section. A missing key (no new data) has its values as the current ones and
+    no new values: `Change` carries the current row's values in its "new" fields for those.
+    """
     row = change.row
+    current: tuple[float | None, float | None]
+    new: tuple[float | None, float | None]
+    if missing:
+        current, new = (change.p95, change.p99), (None, None)
+    else:
+        current, new = (change.previous_p95, change.previous_p99), (change.p95, change.p99)
+    delta = None if missing else change.p99_delta
     return {
         "name": row[name_column],
         **{c: row[c] for c in VARIANT},
-        "JobRuns": row["JobRuns"],
-        "current_P95": change.previous_p95,
-        "current_P99": change.previous_p99,
-        "new_P95": change.p95,
-        "new_P99": change.p99,
-        "P95_change": _finite(change.p95_change),
-        "P99_change": _finite(change.p99_change),
-        "P99_change_text": _change_text(change.p99_change),
-        "P99_delta": change.p99_delta,
+        "JobRuns": None if missing else row["JobRuns"],
+        "current_JobRuns": row["JobRuns"] if missing else None,
+        "current_P95": current[0],
+        "current_P99": current[1],
+        "new_P95": new[0],
+        "new_P99": new[1],
+        "P95_change": None if missing else _finite(change.p95_change),
+        "P99_change": None if missing else _finite(change.p99_change),
+        "P99_change_text": "" if missing else _change_text(change.p99_change),
+        "P99_delta": delta,
     }
 
 
@@ -216,7 +333,8 @@ def compare_view(comparison: Comparison) -> dict[str, Any]:
     markdown = render_markdown(c)
     increases = [change_row(ch, c.name_column) | {"kind": "increase"} for ch in c.increases]
     decreases = [change_row(ch, c.name_column) | {"kind": "decrease"} for ch in c.decreases]
-    changed = sorted([*increases, *decreases], key=lambda r: (-_change_order(r), r["name"]))
+    # Largest rise in seconds first, the unit the chart's bars are drawn in.
+    changed = sorted([*increases, *decreases], key=lambda r: (-r["P99_delta"], -_change_order(r), r["name"]))
     return {
         "summary": markdown.splitlines()[0].replace("**", ""),
         "name_column": c.name_column,
@@ -229,7 +347,7 @@ def compare_view(comparison: Comparison) -> dict[str, Any]:
                    "missing": len(c.missing), "within_leeway": c.within_leeway, "unchanged": c.unchanged},
         "changed": changed,
         "added": [change_row(ch, c.name_column) for ch in c.added],
-        "missing": [change_row(ch, c.name_column) for ch in c.missing],
+        "missing": [change_row(ch, c.name_column, missing=True) for ch in c.missing],
         "markdown": markdown,
     }
 

@@ -41,7 +41,7 @@ def regressions_page(dash: Dashboard, p: Params) -> dict[str, Any]:
     min_runs = _whole(p.values, "min_runs", DEFAULT_MIN_RUNS, 2, 10**9)
     improvements = (p.text("improvements") or "") in ("1", "true", "yes", "on")
     release = p.text("release")
-    q = SeriesQuery(data_type=data_type, now=p.now, days=days, release=release, min_runs=min_runs)
+    q = SeriesQuery(data_type=data_type, now=p.end, days=days, release=release, min_runs=min_runs)
     start, end = q.window
     with dash.warehouse() as wh:
         report = find_regressions(wh, q, improvements=improvements)

@@ -2,9 +2,55 @@
 (function () {
   "use strict";
   var block = document.getElementById("page-data");
-  if (!block || typeof Chart === "undefined") { return; }
+  if (!block) { return; }
   var data = JSON.parse(block.textContent);
   var page = document.body.getAttribute("data-page");
+
+  // Sortable tables: a button in each header cell; numbers sort as numbers, aria-sort tells the direction.
+  function sortable(table) {
+    var heads = table.tHead ? table.tHead.rows[0].cells : [];
+    Array.prototype.forEach.call(heads, function (th, index) {
+      var button = document.createElement("button");
+      button.type = "button";
+      while (th.firstChild) { button.appendChild(th.firstChild); }
+      th.appendChild(button);
+      th.classList.add("sortable-th");
+      button.addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        function key(row) {
+          var text = (row.cells[index] ? row.cells[index].textContent : "").trim().replace(/\u2212/g, "-").replace(/[+%]/g, "");
+          var number = parseFloat(text);
+          return text !== "" && !isNaN(number) && /^-?[0-9.]+$/.test(text) ? number : text.toLowerCase();
+        }
+        rows.sort(function (a, b) {
+          var x = key(a), y = key(b);
+          if (typeof x !== typeof y) { x = String(x); y = String(y); }
+          return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+    table.setAttribute("data-sortable", "ready");
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), sortable);
+
+  // A result of uploaded files has no address: save the page's own data (the JSON twin's content).
+  var save = document.getElementById("save-json");
+  if (save) {
+    save.addEventListener("click", function () {
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([block.textContent], { type: "application/json" }));
+      link.download = page + "-result.json";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
+  }
+  if (typeof Chart === "undefined") { return; }
   Chart.defaults.animation = false;  // charts are complete as soon as they are drawn (and in screenshots)
   Chart.defaults.font.size = 11;
   var RED = "#c62828", ORANGE = "#ef8f00", BLUE = "#1f5fbf", GREY = "rgba(120,130,150,0.25)";
@@ -18,15 +64,22 @@
     if (!canvas || !data.days) { return; }
     var days = data.days.map(function (d) { return d.day; });
     function series(key) { return data.days.map(function (d) { return d[key]; }); }
+    function flat(value) { return data.days.map(function () { return value; }); }
+    var span = data.rolling > 1 ? " (" + data.rolling + "-day rolling)" : " (each day)";
+    var sets = [
+      { type: "line", label: "P99" + span, data: series("P99"), borderColor: RED, backgroundColor: RED, yAxisID: "y", spanGaps: false },
+      { type: "line", label: "P95" + span, data: series("P95"), borderColor: ORANGE, backgroundColor: ORANGE, yAxisID: "y" },
+      { type: "line", label: "P50" + span, data: series("P50"), borderColor: BLUE, backgroundColor: BLUE, yAxisID: "y" },
+      { type: "bar", label: "runs that day", data: series("JobRuns"), backgroundColor: GREY, yAxisID: "runs" }
+    ];
+    if (data.history) {
+      sets.push({ type: "line", label: "exported P99 " + seconds(data.history.P99) + " s", data: flat(data.history.P99), borderColor: RED, borderDash: [6, 4], pointRadius: 0, yAxisID: "y" });
+      sets.push({ type: "line", label: "exported P95 " + seconds(data.history.P95) + " s", data: flat(data.history.P95), borderColor: ORANGE, borderDash: [6, 4], pointRadius: 0, yAxisID: "y" });
+    }
     new Chart(canvas, {
       data: {
         labels: days,
-        datasets: [
-          { type: "line", label: "P99", data: series("P99"), borderColor: RED, backgroundColor: RED, yAxisID: "y", spanGaps: false },
-          { type: "line", label: "P95", data: series("P95"), borderColor: ORANGE, backgroundColor: ORANGE, yAxisID: "y" },
-          { type: "line", label: "P50", data: series("P50"), borderColor: BLUE, backgroundColor: BLUE, yAxisID: "y" },
-          { type: "bar", label: "runs", data: series("JobRuns"), backgroundColor: GREY, yAxisID: "runs" }
-        ]
+        datasets: sets
       },
       options: {
         maintainAspectRatio: false,

@@ -55,7 +55,11 @@
           table.querySelectorAll("td.cell").forEach(function (td) {
             if (td.dataset.backend === item.Name && td.dataset.variant === item.variant_key) {
               td.classList.add("regressed");
-              td.title += " · got worse from " + item.ChangeTime.slice(0, 16).replace("T", " ") + " UTC";
+              var since = "got worse from " + item.ChangeTime.slice(0, 16).replace("T", " ") + " UTC";
+              td.title += " · " + since;
+              // The mark is drawn with CSS (::after), which screen readers may skip: say it in the link's label.
+              var link = td.querySelector("a[aria-label]");
+              if (link) { link.setAttribute("aria-label", link.getAttribute("aria-label") + "; " + since); }
               marked += 1;
             }
           });
