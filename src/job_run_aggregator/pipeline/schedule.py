@@ -241,6 +241,7 @@ def _upload_step(bucket: Bucket, warehouse: Warehouse, config: CycleConfig, stop
                 raise StopRequested(job)
 
         stopped = ""
+        jobs_before = getattr(warehouse, "jobs_run", None)
         try:
             summary = upload(bucket, warehouse, KINDS, lookback=config.lookback, workers=config.workers,
                              dry_run=config.dry_run, progress=Progress(start, advance))
@@ -248,6 +249,8 @@ def _upload_step(bucket: Bucket, warehouse: Warehouse, config: CycleConfig, stop
             summary = uploaded[0]
             stopped = f"stopped after {seen['jobs']} of {seen['total']} jobs ({stop.reason}); "
     uploaded[:] = [summary]
+    if jobs_before is not None:  # BigQuery counts the jobs it starts
+        summary.bigquery_jobs = getattr(warehouse, "jobs_run", jobs_before) - jobs_before
     line = stopped + describe_upload(summary, config.dry_run)
     if summary.failed:
         return StepResult(UPLOAD_ALL, False, f"{line}; {summary.failed} run(s) failed to load (retried next "
@@ -259,7 +262,8 @@ def describe_upload(s: RunSummary, dry_run: bool = False) -> str:
     rows = ", ".join(f"{t} {n}" for t, n in sorted(s.rows.items())) or "none"
     verb = "would load" if dry_run else "loaded"
     return (f"jobs {s.jobs}, runs seen {s.seen}, {verb} {s.loaded}, already loaded {s.skipped}, "
-            f"unfinished {s.unfinished}, failed {s.failed}; rows {verb}: {rows}; problems {len(s.problems)}")
+            f"unfinished {s.unfinished}, failed {s.failed}; rows {verb}: {rows}; problems {len(s.problems)}"
+            + (f"; BigQuery jobs {s.bigquery_jobs}" if s.bigquery_jobs is not None else ""))
 
 
 def newest_release(warehouse: Warehouse) -> str:
