@@ -1,4 +1,7 @@
-"""`python -m benchmarks [--sizes 2000,10000,40000] [--quick] [--only ingest,gcs,percentiles,matching]`."""
+"""`python -m benchmarks [--sizes 2000,10000,40000] [--quick] [--only ingest,gcs,percentiles,matching,year]`.
+
+`--profile year` runs only the year benchmark (issue 16); size it with --year-days/--year-runs-per-day.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ import time
 
 from .report import emit, start_section
 
-ALL = ("ingest", "gcs", "percentiles", "matching")
+ALL = ("ingest", "gcs", "percentiles", "matching", "origin")
+EXTRA = ("year", "listing")  # not in the default set: long, or needing a server
 QUICK_SIZES = (500, 2000)
 QUICK_PERCENTILE_ROWS = (100_000, 1_000_000)
 
@@ -25,12 +29,21 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--only", default=",".join(ALL), help=f"Benchmarks to run, from {','.join(ALL)}.")
     parser.add_argument("--percentile-rows", default="1000000,10000000", help="BackendDisruption rows to export.")
     parser.add_argument("--gcs-size", type=int, default=None, help="Runs for the GCS benchmark (default: smallest).")
+    parser.add_argument("--alert-rows", default="300000,3000000", help="Alerts rows for the alert formats.")
     parser.add_argument("--no-append", action="store_true", help="Print only; leave RESULTS.md alone.")
+    parser.add_argument("--profile", choices=("year",), help="year: only the year benchmark (--only year).")
+    parser.add_argument("--year-days", type=int, default=365, help="Year benchmark: days of history.")
+    parser.add_argument("--year-runs-per-day", type=int, default=900, help="Year benchmark: runs per day.")
+    parser.add_argument("--year-junit-cases", type=int, default=3000, help="Year benchmark: extra junit cases/run.")
+    parser.add_argument("--year-batch-days", type=int, default=7, help="Year benchmark: days per ingested batch.")
+    parser.add_argument("--listing-runs", type=int, default=3, help="Listing benchmark: runs of 2,000 noise objects.")
     args = parser.parse_args(argv)
+    if args.profile == "year":
+        args.only = "year"
     only = [o.strip() for o in args.only.split(",") if o.strip()]
-    unknown = set(only) - set(ALL)
+    unknown = set(only) - set(ALL) - set(EXTRA)
     if unknown:
-        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from {', '.join(ALL)}")
+        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from {', '.join(ALL + EXTRA)}")
     sizes = QUICK_SIZES if args.quick else tuple(int(s) for s in args.sizes.split(","))
     rows = QUICK_PERCENTILE_ROWS if args.quick else tuple(int(s) for s in args.percentile_rows.split(","))
     append = not args.no_append
@@ -54,6 +67,21 @@ def main(argv: list[str]) -> None:
         from .matching import matching_table
 
         emit(matching_table(log), append)
+    if "origin" in only:
+        from .origin import origin_table
+
+        alert_rows = (30_000, 300_000) if args.quick else tuple(int(s) for s in args.alert_rows.split(","))
+        emit(origin_table(alert_rows, log), append)
+    if "year" in only:
+        from .year import YearProfile, measure_year, year_tables
+
+        profile = YearProfile(args.year_days, args.year_runs_per_day, args.year_junit_cases, args.year_batch_days)
+        for table in year_tables(measure_year(profile, log)):
+            emit(table, append)
+    if "listing" in only:
+        from .listing import listing_table
+
+        emit(listing_table(args.listing_runs, log), append)
 
 
 if __name__ == "__main__":

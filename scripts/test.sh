@@ -4,10 +4,7 @@
 # and bqemulator themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV="${JRA_TEST_VENV:-.venv}"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
-export PATH="$PWD/$VENV/bin:$PATH"
+source scripts/venv.sh
 # bqemulator lives in its own virtualenv (it pins DuckDB 1.5.5); created once, reused after.
 python -c 'import sys; sys.path.insert(0, "tests"); import servers; servers.ensure_bq_venv()'
 # The dashboard browser test drives Debian's Chromium; install it when we are root and it is missing.

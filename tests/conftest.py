@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from job_run_aggregator import retry
-from servers import REPO, bq_emulator, fake_gcs_server
-
-SHARED = REPO.parent / "shared"
-REFERENCE = SHARED / "reference"
+from paths import REFERENCE
+from servers import bq_emulator, fake_gcs_server
 
 
 @pytest.fixture(autouse=True)

@@ -92,7 +92,7 @@ def bq_emulator(project: str = "test-project") -> Iterator[str]:
     exe = ensure_bq_venv()
     rest, grpc = free_port(), free_port()
     url = f"http://127.0.0.1:{rest}"
-    log = open(os.environ.get("JRA_BQEMULATOR_LOG", os.devnull), "w")
+    log = open(os.environ.get("JRA_BQEMULATOR_LOG", os.devnull), "w")  # noqa: SIM115  (closed with the server)
     proc = subprocess.Popen(
         [str(exe), "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest), "--grpc-host", "127.0.0.1",
          "--grpc-port", str(grpc), "--project", project, "--ephemeral"],

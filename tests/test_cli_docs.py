@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -32,3 +34,64 @@ def test_errors_print_one_line_and_the_class_exit_code():
     assert result.exit_code == 2
     assert "error: warehouse URL 'bogus://x' not understood" in result.output
     assert "Traceback" not in result.output
+
+
+COMMAND_OBJECTS = typer.main.get_command(app).commands
+# Commands that write to the warehouse or to files: each prints a machine-readable summary with --json.
+WRITING = ("analyze-historical-data", "analyze-job-runs", "check-run", "create-tables", "demo",
+           "export-historical-data", "generate-sample-data", "prime-job-table", "schedule", "upload-alerts",
+           "upload-all", "upload-disruptions", "upload-job-runs", "upload-test-runs")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_ends_with_an_example_and_every_option_has_help(command):
+    cmd = COMMAND_OBJECTS[command]
+    paragraphs = [p.strip() for p in (cmd.help or "").split("\n\n") if p.strip()]
+    assert paragraphs and paragraphs[-1].startswith("Example: job-run-aggregator "), cmd.help
+    assert [p.opts for p in cmd.params if not getattr(p, "help", None)] == []
+
+
+def test_global_options_have_help():
+    group = typer.main.get_command(app)
+    assert [p.opts for p in group.params if not getattr(p, "help", None)] == []
+
+
+@pytest.mark.parametrize("command", WRITING)
+def test_every_writing_command_has_json(command):
+    assert any("--json" in p.opts for p in COMMAND_OBJECTS[command].params)
+
+
+def test_one_vocabulary_for_jobs_and_outputs():
+    names = {o for cmd in COMMAND_OBJECTS.values() for p in cmd.params for o in p.opts}
+    # One name each for a job, an output file, an output folder and the release an export is for.
+    assert {"--job", "--output-file", "--output-dir", "--target-release"} <= names
+    assert not names & {"--job-name", "--out", "--dir", "--export-dir", "--working-dir"}
+
+
+@pytest.mark.parametrize(
+    ("command", "old", "new"),
+    [
+        pytest.param("export-historical-data", "--out", "--output-file", id="export-out"),
+        pytest.param("export-historical-data", "--release", "--target-release", id="export-release"),
+        pytest.param("generate-sample-data", "--out", "--output-dir", id="sample-out"),
+        pytest.param("demo", "--dir", "--output-dir", id="demo-dir"),
+        pytest.param("schedule", "--export-dir", "--output-dir", id="schedule-export-dir"),
+        pytest.param("analyze-job-runs", "--working-dir", "--output-dir", id="go-working-dir"),
+        pytest.param("match", "--job-name", "--job", id="match-job-name"),
+        pytest.param("check-run", "--job-name", "--job", id="check-run-job-name"),
+    ],
+)
+def test_old_option_names_are_hidden_aliases(command, old, new):
+    from job_run_aggregator.cli.options import rewrite_aliases
+
+    assert rewrite_aliases(command, [old, "x", f"{old}=y", "--", old]) == [new, "x", f"{new}=y", "--", old]
+    assert old not in CliRunner().invoke(app, [command, "--help"]).output.replace(new, "")
+
+
+def test_an_old_name_works_end_to_end(tmp_path):
+    out = tmp_path / "bucket"
+    result = CliRunner().invoke(app, ["generate-sample-data", "--out", str(out), "--jobs", "1", "--days", "1",
+                                      "--now", "2026-11-20T00:00:00", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["output_dir"] == str(out) and summary["runs"] > 0 and out.is_dir()

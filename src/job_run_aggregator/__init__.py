@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
 from job_run_aggregator.config import Settings, load_settings
-from job_run_aggregator.errors import ConfigError, InputError, JraError, LockBusy, SchemaDrift, TableMissing, TransientError
+from job_run_aggregator.errors import (
+    ConfigError, InputError, JraError, LockBusy, SchemaDrift, TableMissing, TransientError,
+)
 from job_run_aggregator.history.percentiles import HistoryQuery, export_historical_data, historical_rows
 from job_run_aggregator.ingest.upload import upload
 from job_run_aggregator.matching.matcher import HistoricalData, JobType, job_type_for, load_historical

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     dry_run: bool = Field(False, description="print what would be written, write nothing")
     lock_timeout: float = Field(60.0, description="seconds a writer waits for another writer's lock")
     workers: int = Field(8, description="concurrent object reads during uploads")
+    batch_rows: int = Field(50_000, ge=1, description="uploads commit a batch at this many rows (all tables)")
+    batch_runs: int = Field(5_000, ge=1, description="uploads commit a batch at this many runs")
     retry_attempts: int | None = Field(None, ge=1, description="tries per GCS/BigQuery call, then give up (default 6)")
     retry_base_delay: float | None = Field(None, ge=0, description="first backoff between tries, seconds (default 0.5)")
     retry_max_delay: float | None = Field(None, gt=0, description="longest backoff between tries, seconds (default 20)")

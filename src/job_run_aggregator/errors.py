@@ -3,13 +3,41 @@
     JraError                      exit 1 (base; never raised directly)
     ├── ConfigError               exit 2  bad flag/config/missing optional dependency
     ├── InputError                exit 3  a bad artifact or input file (skip it, count it)
+    │   └── ObjectMissing                 an object listed a moment ago cannot be read now (retry the run later)
     ├── TransientError            exit 75 network/quota trouble that persisted through retries
     ├── TableMissing              exit 4  a warehouse table is absent (run create-tables)
     ├── SchemaDrift               exit 5  an existing table differs from the definition
-    └── LockBusy                  exit 6  another writer holds the warehouse lock
+    ├── LockBusy                  exit 6  another writer holds the warehouse lock
+    └── ResourceExhausted         exit 7  out of memory, disk space or threads
 """
 
 from __future__ import annotations
+
+import unicodedata
+
+# Characters that end, rewrite or reorder a terminal line: C0/C1 controls, DEL, line/paragraph separators and the
+# bidi overrides (and lone surrogates, which cannot even be written to a UTF-8 stream). Names and paths come from data; in a log line they must stay on that line and read as written.
+_LINE_BREAKERS = {"\u2028", "\u2029", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+                  "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"}
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """Escape every control character of `text` (`\\n`, `\\x1b`, `\\u2028`) so that it prints as one line.
+
+    Example: one_line("a\\nerror: forged") == "a\\\\nerror: forged".
+    """
+    if text.isprintable():
+        return text
+    return "".join(_escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    if char in _LINE_BREAKERS or unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp"):
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    return char
 
 
 class JraError(Exception):
@@ -31,6 +59,16 @@ class InputError(JraError):
         self.path = path
         self.reason = message
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class ObjectMissing(InputError):
+    """A listed object is gone when read: a state of the bucket, not of the data (the run is retried later)."""
+
+
+class ResourceExhausted(JraError):
+    """Out of memory, disk space or threads: one line naming the resource, no traceback."""
+
+    exit_code = 7
 
 
 class TransientError(JraError):

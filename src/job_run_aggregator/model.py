@@ -1,9 +1,20 @@
-"""Plain records that flow between the pure parsers, the uploaders and the warehouse."""
+"""Plain records and small value types used everywhere: job variants, run records, `Release`, `DataKind`,
+`RunStatus` and the one way seconds are written for people."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+from job_run_aggregator.errors import ConfigError
+
+# The six columns a historical row's variant is keyed on, in the order origin's query_results.json holds them
+# (origin's platformidentification.JobType). Declared once; history, matching, jobs and web import it.
+VARIANT_COLUMNS: tuple[str, str, str, str, str, str] = (
+    "Release", "FromRelease", "Platform", "Architecture", "Network", "Topology",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +123,98 @@ class RunSummary:
     problems: list[Problem] = field(default_factory=list)
     bigquery_jobs: int | None = None  # BigQuery jobs (loads, MERGEs, queries) the upload started; None elsewhere
 
-    def as_json(self) -> dict[str, object]:
-        """The counts as a JSON-ready dict (the upload commands' --json)."""
-        return {"jobs": self.jobs, "seen": self.seen, "loaded": self.loaded, "skipped": self.skipped,
-                "unfinished": self.unfinished, "failed": self.failed, "rows": dict(sorted(self.rows.items())),
-                "problems": [{"path": p.path, "reason": p.reason} for p in self.problems],
-                "bigquery_jobs": self.bigquery_jobs}
+
+# ---- value types --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Release:
+    """An OpenShift release "N.M" (4.14); ordered numerically, so 4.9 < 4.10."""
+
+    major: int
+    minor: int
+
+    @classmethod
+    def parse(cls, text: str, leading: bool = False) -> Release | None:
+        """Read "N.M" (ASCII digits); None when `text` is not one.
+
+        `leading` reads the first two dot-separated fields of a longer version, as origin's Go does ("4.12.3" is
+        4.12, "4.12.x" too); without it the whole text must be N.M.
+        """
+        parts = text.split(".")
+        if len(parts) < 2 or (len(parts) > 2 and not leading):
+            return None
+        major, minor = parts[0], parts[1]
+        if not (major.isascii() and major.isdigit() and minor.isascii() and minor.isdigit()):
+            return None
+        return cls(int(major), int(minor))
+
+    def shifted(self, minors: int) -> Release | None:
+        """The release `minors` minor versions later (earlier when negative); None below N.0."""
+        minor = self.minor + minors
+        return Release(self.major, minor) if minor >= 0 else None
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+def release_order(text: str) -> tuple[int, int, int, str]:
+    """A sort key for release texts: N.M releases numerically, above anything that is not one (by its text)."""
+    release = Release.parse(text)
+    return (1, release.major, release.minor, "") if release else (0, 0, 0, text)
+
+
+@dataclass(frozen=True, slots=True)
+class DataKind:
+    """One kind of historical data: its `--data-type`/uploader name, its tables, its export's names and defaults."""
+
+    name: str  # the --data-type value and the uploader's name
+    table: str  # the data rows
+    marker_table: str  # one row per loaded run: the uploader's exactly-once marker
+    name_column: str  # the export's key column
+    export_file: str  # the name origin embeds the export under
+    default_days: int  # the export's window
+    default_min_job_runs: int  # the export keeps variants with at least this many runs
+
+    def __str__(self) -> str:
+        return self.name
+
+
+DISRUPTION_DATA = DataKind("disruptions", "BackendDisruption", "BackendDisruption_JobRuns", "BackendName",
+                           "backend_query_results.json", 21, 100)
+# The real alert query had no run minimum; origin's alert export covers the last week.
+ALERT_DATA = DataKind("alerts", "Alerts", "Alerts_JobRuns", "AlertName", "alerts_query_results.json", 7, 0)
+DATA_KINDS: dict[str, DataKind] = {k.name: k for k in (DISRUPTION_DATA, ALERT_DATA)}
+
+
+def data_kind(name: str) -> DataKind:
+    """The DataKind called `name` (disruptions or alerts).
+
+    Raises:
+        ConfigError: any other name.
+    """
+    try:
+        return DATA_KINDS[name]
+    except KeyError:
+        raise ConfigError(f"--data-type {name!r}: choose disruptions or alerts") from None
+
+
+class RunStatus(StrEnum):
+    """What reading a run's objects found: loaded (finished, rows ready), unfinished (retried later), failed."""
+
+    LOADED = "loaded"
+    UNFINISHED = "unfinished"
+    FAILED = "failed"
+
+
+def format_seconds(value: float, places: int = 2, unit: str = "s", trim: bool = True) -> str:
+    """Seconds for people: `places` decimals, trailing zeros dropped (unless not `trim`), then `unit`.
+
+    `12s`, `2.5s`, `0.35s` by default; NaN prints as `NaN` (no unit), a rounded negative zero as `0`.
+    """
+    if math.isnan(value):
+        return "NaN"
+    text = f"{value:.{places}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{'0' if text == '-0' else text}{unit}"

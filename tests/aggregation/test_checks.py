@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,7 @@ from job_run_aggregator.aggregation.checks import (
 )
 from job_run_aggregator.errors import ConfigError
 
-REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
-REFERENCE = REPO / ".." / "shared" / "reference"
+from paths import REFERENCE
 BACKEND = "kube-api-new-connections"
 
 

@@ -64,7 +64,8 @@ def query(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
 
 def test_history_window_is_10_to_3_days_before_now() -> None:
     assert history_window(NOW) == (datetime(2023, 2, 10, 12, tzinfo=UTC), datetime(2023, 2, 17, 12, tzinfo=UTC))
-    assert history_params(JOB, NOW) == {"job_name": JOB, "start": history_window(NOW)[0], "end": history_window(NOW)[1]}
+    assert history_params(JOB, NOW) == {"job_name": JOB, "start": history_window(NOW)[0],
+                                        "end": history_window(NOW)[1], "master_nodes_updated": ""}
 
 
 def test_sql_is_one_bigquery_text_with_all_percentiles() -> None:

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from job_run_aggregator.aggregation.runner import RunSelector, analyze_job_runs
 from job_run_aggregator.artifacts.buckets.local import LocalBucket
+from job_run_aggregator.artifacts.parse.durations import parse_duration_seconds
 from job_run_aggregator.cli import app
 from job_run_aggregator.ingest.upload import upload
-from job_run_aggregator.artifacts.parse.durations import parse_duration_seconds
 from job_run_aggregator.jobs.primer import prime_job_table
 from job_run_aggregator.pipeline.sample_data import PayloadSpec, generate_sample_data
 from job_run_aggregator.warehouse.base import open_warehouse
@@ -50,8 +50,10 @@ class Payload:
     finished: tuple[str, ...]
 
     def analyze(self, out: Path, *args: str):
+        # These tests pin the early-2023 disruption checks §9 describes; test_junit_e2e.py covers the other eras.
+        era = () if "--rules" in args else ("--rules", "2023-02")
         return run("--warehouse", self.warehouse, "--bucket", str(self.bucket), "analyze-job-runs", "--job", self.job,
-                   "--working-dir", str(out), "--now", NOW.isoformat(), *args)
+                   "--working-dir", str(out), "--now", NOW.isoformat(), *era, *args)
 
     def run_dir(self, run_id: str) -> Path:
         return self.bucket / "logs" / self.job / run_id
@@ -114,9 +116,12 @@ def observed(payload: Payload, run_id: str) -> dict[str, int]:
 
 
 def suite(path: Path) -> ET.Element:
+    """The BackendDisruption suite: the first of `<testsuites>`, beside one suite per junit suite aggregated."""
     root = ET.parse(path).getroot()
-    assert root.tag == "testsuite" and root.get("name") == "BackendDisruption"
-    return root
+    assert root.tag == "testsuites"
+    first = root.find("testsuite")
+    assert first is not None and first.get("name") == "BackendDisruption"
+    return first
 
 
 def statuses(root: ET.Element) -> dict[str, str]:
@@ -148,8 +153,12 @@ def test_calm_payload_passes(calm: Payload, tmp_path: Path) -> None:
     assert f"payload {calm.tag}: 10/10 runs finished" in result.stderr
     passed = list(cases.values()).count("passed")
     skipped = list(cases.values()).count("skipped")
-    assert (f"analyze-job-runs: 10 runs, checks {passed} passed, 0 failed, {skipped} skipped; wrote "
-            f"{tmp_path / 'junit-aggregated.xml'} and {tmp_path / 'aggregated-disruption.html'}") in result.stderr
+    tests = len(ET.parse(tmp_path / "junit-aggregated.xml").getroot()) - 1  # one suite per junit suite
+    assert tests >= 1
+    assert re.search(
+        rf"analyze-job-runs: 10 runs, checks {passed} passed, 0 failed, {skipped} skipped; junit tests \d+ "
+        rf"aggregated, 0 failed \(2023-02 rules\); wrote {re.escape(str(tmp_path / 'junit-aggregated.xml'))} and "
+        rf"{re.escape(str(tmp_path / 'aggregated-disruption.html'))}", result.stderr)
 
 
 def test_disrupted_payload_fails_with_the_runs_listed(disrupted: Payload, tmp_path: Path) -> None:
@@ -188,8 +197,11 @@ def test_aggregation_id_and_run_ids_select_the_same_runs(calm: Payload, tmp_path
 def test_some_run_ids(calm: Payload, tmp_path: Path) -> None:
     three = calm.run_ids[2:5]
     result = calm.analyze(tmp_path, "--run-ids", ",".join(three))
-    assert result.exit_code == 0, result.output
+    # The disruption suite passes; every junit test fails: §9.2 wants at least 6 attempts.
+    assert result.exit_code == 1, result.output
     root = suite(tmp_path / "junit-aggregated.xml")
+    assert root.get("failures") == "0"
+    assert "at least 6 attempts are required" in result.stdout
     assert root.find("testcase").find("system-out").text == f"3 runs reported disruption data ({', '.join(three)})."
     assert "analyze-job-runs: 3 runs," in result.stderr
 
@@ -234,7 +246,8 @@ def test_timeout_judges_the_finished_runs_and_reports_the_rest(half_done: Payloa
     gate = root.find("testcase")
     assert gate.get("name") == COLLECT
     assert f"({', '.join(with_data)})" in ET.tostring(gate, encoding="unicode")
-    assert result.exit_code == (1 if root.get("failures") != "0" else 0)
+    document = ET.parse(tmp_path / "junit-aggregated.xml").getroot()
+    assert result.exit_code == (1 if document.get("failures") != "0" else 0)
 
 
 def test_waiting_polls_until_every_run_finished(half_done: Payload, tmp_path: Path) -> None:

@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 
 from job_run_aggregator.artifacts.buckets.base import open_bucket
 from job_run_aggregator.cli import app
-from job_run_aggregator.errors import InputError
 from job_run_aggregator.ingest.upload import upload
 from job_run_aggregator.jobs.primer import list_jobs, prime_job_table
 from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names

@@ -196,7 +196,7 @@ def test_job_type_flags_override_the_prowjob(sample: Sample, ordinary_run: Path)
 @pytest.mark.parametrize(
     ("remove", "code", "message"),
     [
-        pytest.param("prowjob.json", 3, "cannot tell the job: prowjob.json unreadable; pass --job-name or the "
+        pytest.param("prowjob.json", 3, "cannot tell the job: prowjob.json unreadable; pass --job or the "
                      "JobType flags", id="no-prowjob"),
         pytest.param(None, 3, "run folder not found", id="no-folder"),
     ],

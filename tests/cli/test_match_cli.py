@@ -181,7 +181,7 @@ def test_table_lists_every_backend_of_the_file(reference) -> None:
     ("args", "code", "message"),
     [
         pytest.param(["--release", "4.12", "--platform", "aws", "--backend", KUBE], 2,
-                     "error: give --job-name, or all of --release --platform --architecture --network --topology "
+                     "error: give --job, or all of --release --platform --architecture --network --topology "
                      "(and --from-release for upgrades)", id="missing-job-type-flags"),
         pytest.param(["--job-name", UPGRADE_4_12, "--backend", KUBE, "--alert", "KubeClientErrors"], 2,
                      "error: give --backend or --alert, not both", id="backend-and-alert"),

@@ -230,3 +230,62 @@ def test_the_readme_explains_deploying():
                    "Workload Identity", "--maximum-bytes-billed", *CRONJOBS):
         assert needle in section, needle
     assert Path(DEPLOY).is_dir()
+
+
+# ---- the optional weekly origin update (deploy/kubernetes/update-origin) -------------------------------------
+
+OVERLAY = DEPLOY / "update-origin"
+
+
+def overlay_documents() -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((OVERLAY / "kustomization.yaml").read_text())
+    assert kustomization["resources"][0] == "../"  # on top of the base deployment
+    docs = []
+    for name in kustomization["resources"][1:]:
+        docs.extend(d for d in yaml.safe_load_all((OVERLAY / name).read_text()) if d)
+    assert {p.name for p in OVERLAY.glob("*.yaml")} - {"kustomization.yaml"} == set(kustomization["resources"][1:])
+    return docs
+
+
+def test_update_origin_cronjob_runs_weekly_and_is_locked_down():
+    (cronjob,) = [d for d in overlay_documents() if d["kind"] == "CronJob"]
+    spec = cronjob["spec"]
+    assert spec["schedule"] == "0 6 * * 1" and spec["timeZone"] == "Etc/UTC"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert 0 < spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] < 7 * 24 * 3600
+    spec_pod = pod(cronjob)
+    assert spec_pod["securityContext"]["runAsNonRoot"] is True
+    volumes = {v["name"]: v for v in spec_pod["volumes"]}
+    for container in spec_pod["initContainers"] + spec_pod["containers"]:
+        sc = container["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert set(container["resources"]["limits"]) >= {"cpu", "memory"}
+        for mount in container["volumeMounts"]:
+            assert mount["name"] in volumes
+
+
+def test_update_origin_cronjob_arguments_parse_and_the_token_stays_in_its_secret(tmp_path):
+    docs = overlay_documents()
+    (cronjob,) = [d for d in docs if d["kind"] == "CronJob"]
+    container = our_container(cronjob)
+    _, subcommand, params = split_arguments(container["args"])
+    assert subcommand == "update-origin"
+    assert params["open_pr"] is True and params["push"] == "fork"
+    (clone,) = pod(cronjob)["initContainers"]
+    assert str(params["origin_dir"]) in clone["args"][0] and "git remote add fork" in clone["args"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["GITHUB_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "job-run-aggregator-github"
+    assert all("value" not in e or "ghp_" not in str(e["value"]) for e in env.values())
+    # git asks the mounted script for the push credentials; the script only echoes the variable.
+    (askpass,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    mount = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    script = env["GIT_ASKPASS"]["value"]
+    assert script == f"{mount['git-askpass']}/askpass.sh"
+    assert '"$GITHUB_TOKEN"' in askpass["data"]["askpass.sh"]
+    assert "git" in (REPO / "Containerfile").read_text().split("apt-get install", 1)[1].split("\n", 1)[0]
+    config = tmp_path / "config.toml"
+    config.write_text(configmap_toml())
+    local = [a.replace(f"{CONFIG_MOUNT}/config.toml", str(config)) for a in container["args"]]
+    result = CliRunner().invoke(app, [*local, "--help"])
+    assert result.exit_code == 0, result.output

@@ -16,10 +16,9 @@ from job_run_aggregator.history.compare import (
 from job_run_aggregator.errors import ConfigError, InputError
 from job_run_aggregator.history.results_file import read_query_results, render_query_results, rows_for_release
 
-_HERE = Path(__file__).resolve()
-ROOT = next((p for p in _HERE.parents if (p / "pyproject.toml").exists()), _HERE.parents[1])
-REFERENCE = ROOT / ".." / "shared" / "reference"
-FIXTURES = _HERE.parents[1] / "fixtures" / "query_results"
+from paths import FIXTURES as _FIXTURES, REFERENCE
+
+FIXTURES = _FIXTURES / "query_results"
 GITHUB_BODY_LIMIT = 65_536
 
 

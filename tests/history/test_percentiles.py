@@ -167,3 +167,37 @@ def test_extra_percentiles_and_master_nodes_split_in_origins_column_order(wareho
     origin = read_query_results((reference / "backend_query_results_2025-current.json").read_bytes(), "2025")
     assert n == 2 and [list(r) for r in exported] == [list(origin[0])] * 2
     assert [r["MasterNodesUpdated"] for r in exported] == ["N", "Y"]
+
+
+@pytest.mark.parametrize("q", [
+    pytest.param(HistoryQuery(DISRUPTIONS, now=NOW, min_job_runs=1), id="disruptions"),
+    pytest.param(HistoryQuery(DISRUPTIONS, now=NOW, min_job_runs=30, percentiles=(50, 75, 95, 99)), id="min-30-p50"),
+    pytest.param(HistoryQuery(DISRUPTIONS, now=NOW, min_job_runs=1, partition_by_architecture=True), id="by-arch"),
+    pytest.param(HistoryQuery(DISRUPTIONS, now=NOW, min_job_runs=1, split_master_nodes_updated=True), id="masters"),
+    pytest.param(HistoryQuery(DISRUPTIONS, now=NOW, min_job_runs=1, release="4.13"), id="release"),
+    pytest.param(HistoryQuery(ALERTS, now=NOW), id="alerts"),
+    pytest.param(HistoryQuery(ALERTS, now=NOW, alert_names=("etcdNoLeader",), split_master_nodes_updated=True),
+                 id="alerts-named-masters"),
+])
+def test_the_grouped_form_gives_the_rows_of_the_analytic_form_exactly(duckdb_url, tables, q) -> None:
+    from job_run_aggregator.history.percentiles import percentile_params, percentile_sql
+    from job_run_aggregator.warehouse.base import open_warehouse
+
+    rng = np.random.default_rng(11)
+    for variant in (AWS, GCP, "4.14/4.14 aws arm64 ovn ha", "4.13/- aws amd64 ovn single", "4.13/4.12 azure amd64 sdn ha"):
+        job = tables.job(variant)
+        for backend in ("kube-api-new-connections", "oauth-api-reused-connections", "image-registry-new"):
+            for masters in ("Y", "N"):
+                values = rng.choice([0, 0, 0, 1, 2, 3, 5, 8, 13, 40, 121, 7777], size=int(rng.integers(5, 60)))
+                tables.disruption(job, backend, [int(v) for v in values], masters=masters)
+        for _ in range(int(rng.integers(3, 40))):
+            tables.alert_run(job, [(name, ns, "Warning", int(rng.integers(0, 5000)))
+                                   for name in ("etcdNoLeader", "KubeClientErrors")
+                                   for ns in ("openshift-etcd", "openshift-kube-apiserver") if rng.random() < 0.7])
+    warehouse = open_warehouse(duckdb_url)
+    tables.load(warehouse)
+    analytic = warehouse.query(percentile_sql(q, grouped=False), percentile_params(q))
+    grouped = warehouse.query(percentile_sql(q, grouped=True), percentile_params(q))
+    assert analytic, "the case must produce rows"
+    assert grouped == analytic  # same rows, same order, bit-identical floats
+    assert warehouse.capabilities.percentile_aggregate  # so DuckDB's exports take the grouped form

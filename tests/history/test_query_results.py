@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -18,10 +17,9 @@ from job_run_aggregator.history.results_file import (
     sort_key,
 )
 
-_HERE = Path(__file__).resolve()
-ROOT = next((p for p in _HERE.parents if (p / "pyproject.toml").exists()), _HERE.parents[1])
-REFERENCE = ROOT / ".." / "shared" / "reference"
-FIXTURES = _HERE.parents[1] / "fixtures" / "query_results"
+from paths import FIXTURES as _FIXTURES, REFERENCE
+
+FIXTURES = _FIXTURES / "query_results"
 REFERENCE_FILES = [
     "backend_query_results_2022-12.json",
     "alerts_query_results_2022-12.json",

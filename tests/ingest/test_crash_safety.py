@@ -21,8 +21,10 @@ EVERY_COLUMN = ("DetectedAt",)  # LoadProblems.DetectedAt is a wall-clock time; 
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_then_rerun_equals_one_clean_run(tmp_path, prepared):
+def test_sigkill_at_random_points_then_rerun_equals_one_clean_run(tmp_path, prepared, monkeypatch):
     bucket, template = prepared
+    # Small batches (~7 commits of ~10,000 rows) so that kills land between commits, inside one, and while reading.
+    monkeypatch.setenv("JRA_BATCH_ROWS", "1500")
     clean_url = copy_duckdb(template, tmp_path / "clean.duckdb")
     clean = upload_all(clean_url, bucket)
     clean.wait_for_upload_start()

@@ -25,9 +25,9 @@ from job_run_aggregator.jobs.names import (
 from job_run_aggregator.model import Problem
 from job_run_aggregator.jobs.variants import parse_releases, variant_for
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE_FILE = REPO / ".." / "shared" / "reference" / "job_names_2023-02.txt"
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "release-repo"
+from paths import FIXTURES, REFERENCE
+REFERENCE_FILE = REFERENCE / "job_names_2023-02.txt"
+FIXTURE_REPO = FIXTURES / "release-repo"
 FIXTURE_RELEASES = parse_releases("4.9,4.13,4.14")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,7 @@ from job_run_aggregator.jobs.variants import (
     variant_for,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO / ".." / "shared" / "reference"
+from paths import REFERENCE
 # The list the Go tool had when it primed the reference names (ci-tools, early 2023).
 GO_RELEASES = ("4.14", "4.13", "4.12", "4.11", "4.10", "4.9", "4.8")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -29,8 +28,7 @@ from job_run_aggregator.matching.matcher import (
     render_key,
 )
 
-REPO = Path(__file__).resolve().parents[1]  # the folder holding pyproject.toml
-REFERENCE = REPO / ".." / "shared" / "reference"
+from paths import REFERENCE
 
 
 def reference(name: str) -> HistoricalData:
@@ -577,8 +575,6 @@ def rows_of(*items: dict[str, object]) -> bytes:
     [
         pytest.param(rows_of(ROW), (1.5, 2.5, 120), id="strings"),
         pytest.param(rows_of({**ROW, "P95": 1.5, "P99": 3}), (1.5, 3.0, 120), id="numbers"),
-        pytest.param(rows_of({k: v for k, v in ROW.items() if k != "JobRuns"}), (1.5, 2.5, 0), id="no-jobruns"),
-        pytest.param(rows_of({**ROW, "JobRuns": None}), (1.5, 2.5, 0), id="null-jobruns"),
         pytest.param(rows_of({**ROW, "P99": None}), (1.5, 0.0, 120), id="null-percentile"),
         pytest.param(rows_of({**ROW, "P99": "0.77999999999999536"}), (1.5, 0.78, 120), id="ms-rounding"),
         pytest.param(rows_of({**ROW, "P99": 35.9174}), (1.5, 35.917, 120), id="ms-rounding-number"),
@@ -665,50 +661,71 @@ def test_alert_scope(
         pytest.param(
             b"[{",
             None,
-            "q.json: not valid JSON (Expecting property name enclosed in double quotes: line 1 column 3 (char 2)); expected a query_results.json array",
+            "q.json: not valid JSON (Expecting property name enclosed in double quotes at line 1 column 3)",
             id="bad-json",
         ),
         pytest.param(
             b"\xff",
             None,
-            "q.json: not valid JSON ('utf-8' codec can't decode byte 0xff in position 0: invalid start byte); expected a query_results.json array",
+            "q.json: not UTF-8 (invalid start byte at byte 0)",
             id="not-utf8",
         ),
-        pytest.param(b"{}", None, "q.json: expected a JSON array of rows, found dict", id="object"),
-        pytest.param(b"[1]", None, "q.json: row 0: expected an object, found int", id="row-not-object"),
+        pytest.param(b"{}", None, "q.json: expected a JSON array of rows, found an object", id="object"),
+        pytest.param(b"[1]", None, "q.json: row 0: expected an object, found a number", id="row-not-object"),
         pytest.param(
-            rows_of(ROW, {"Release": "4.13"}), None, "q.json: row 1: no BackendName, AlertName or Name", id="no-name"
+            rows_of(ROW, {"Release": "4.13"}),
+            None,
+            "q.json: row 1: row has none of the name columns BackendName, AlertName, Name",
+            id="no-name",
         ),
         pytest.param(rows_of({**ROW, "BackendName": ""}), None, "q.json: row 0: BackendName is empty", id="empty-name"),
         pytest.param(
             rows_of({**ROW, "P99": "fast"}),
             None,
-            "q.json: row 0: P99 is 'fast', expected a number of seconds",
+            "q.json: row 0: P99: percentile 'fast' is not a number",
             id="bad-p99",
         ),
         pytest.param(
             rows_of({**ROW, "P95": "NaN"}),
             None,
-            "q.json: row 0: P95 is 'NaN', expected a finite number of seconds",
+            "q.json: row 0: P95: percentile 'NaN' is not a finite number",
             id="nan",
         ),
         pytest.param(
-            rows_of({k: v for k, v in ROW.items() if k != "P99"}), None, "q.json: row 0: P99 missing", id="no-p99"
+            rows_of({k: v for k, v in ROW.items() if k != "P99"}), None, "q.json: row 0: missing column P99", id="no-p99"
         ),
         pytest.param(
             rows_of({**ROW, "JobRuns": "many"}),
             None,
-            "q.json: row 0: JobRuns is 'many', expected a whole number",
+            "q.json: row 0: JobRuns is 'many', expected an integer",
             id="bad-jobruns",
+        ),
+        # One parser for every reader, with Go's json.Unmarshal rule for origin's `JobRuns int64`: a JSON string,
+        # a fraction or a null is refused (the matcher's own parser used to accept these), a missing one too.
+        pytest.param(
+            rows_of({**ROW, "JobRuns": "123"}), None, "q.json: row 0: JobRuns is '123', expected an integer",
+            id="string-jobruns",
+        ),
+        pytest.param(
+            rows_of({**ROW, "JobRuns": 7.0}), None, "q.json: row 0: JobRuns is 7.0, expected an integer",
+            id="fraction-jobruns",
+        ),
+        pytest.param(
+            rows_of({**ROW, "JobRuns": None}), None, "q.json: row 0: JobRuns is None, expected an integer",
+            id="null-jobruns",
+        ),
+        pytest.param(
+            rows_of({k: v for k, v in ROW.items() if k != "JobRuns"}), None, "q.json: row 0: missing column JobRuns",
+            id="no-jobruns",
         ),
         pytest.param(
             rows_of({**ROW, "Release": 4.13}),
             None,
-            "q.json: row 0: Release is 4.13, expected a string",
+            "q.json: row 0: Release is a number, expected a string",
             id="number-release",
         ),
         pytest.param(
-            rows_of(ROW, ALERT_ROW), None, "q.json: row 1: AlertName in a file of backend rows", id="mixed-kinds"
+            rows_of(ROW, ALERT_ROW), None, "q.json: rows mix the name columns AlertName, BackendName", id="mixed-kinds"
         ),
         pytest.param(
             rows_of(ALERT_ROW),
@@ -741,3 +758,49 @@ def test_empty_file_takes_the_expected_kind() -> None:
 def test_reference_files_load_whole(name: str, kind: str, rows: int, names: int) -> None:
     data = reference(name)
     assert (data.kind, len(data.rows), len({k.name for k in data.rows})) == (kind, rows, names)
+
+
+# ---- the memoised walk agrees with the step-by-step replay (issue 16) -------------------------------------------
+
+
+@pytest.mark.parametrize("rules", ["current", "2023", "2022"])
+def test_fast_walk_agrees_with_its_replay(backends_2025: HistoricalData, rules: str) -> None:
+    """The answer comes from the memoised chain, `tried` from replaying every guesser: both must tell one story."""
+    keys = list(backends_2025.rows)[::37]
+    later = [JobType(f"4.{int(k.job_type.release.split('.')[1]) + 1}", "", *k.job_type.values()[2:]) for k in keys]
+    lookups = [(k.name, k.job_type) for k in keys] + [(k.name, j) for k, j in zip(keys, later, strict=True)]
+    found = fallback = 0
+    for name, job_type in lookups:
+        match = backends_2025.best_match(name, job_type, rules)
+        tried = match.tried
+        matched = [a for a in tried if a.outcome == "matched"]
+        assert tried[0].guesser == "exact" and tried[0].key == match.requested_key
+        if match.found:
+            assert matched == [tried[-1]] and tried[-1].key == match.matched_key
+            assert tried[-1].job_runs == match.job_runs
+            found += 1
+            fallback += match.is_fallback
+        else:
+            assert matched == [] and len(tried) == 1 + len(preset_for(rules).guessers)
+    assert found and fallback  # the sample exercises both paths
+
+
+def test_preset_registry_is_extensible(backends_2025: HistoricalData) -> None:
+    from job_run_aggregator.matching.presets import PRESET_FAMILIES, Preset, register_preset_family
+
+    def exact_only(argument: str) -> Preset:
+        if not argument.isdigit():
+            raise ConfigError(f"--rules exact-only:{argument}: expected a number of job runs")
+        return Preset(f"exact-only:{argument}", (), True, False, False, None, None)
+
+    register_preset_family("exact-only", exact_only)
+    try:
+        key = next(k for k, r in backends_2025.rows.items() if r.job_runs > 150)
+        assert backends_2025.best_match(key.name, key.job_type, "exact-only:1").found
+        assert preset_for("exact-only:1") is preset_for("exact-only:1")
+        with pytest.raises(ConfigError, match="expected a number"):
+            preset_for("exact-only:x")
+        with pytest.raises(ConfigError, match=r"choose one of current, 2023, 2022, exact-only:ARG"):
+            preset_for("nope")
+    finally:
+        PRESET_FAMILIES.pop("exact-only")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,7 @@ from job_run_aggregator.matching.verdicts import (
     round_half_away,
 )
 
-REPO = Path(__file__).resolve().parents[1]  # the folder holding pyproject.toml
-REFERENCE = REPO / ".." / "shared" / "reference"
+from paths import REFERENCE
 
 AWS_UPGRADE = JobType("4.12", "4.11", "aws", "amd64", "ovn", "ha")
 AWS_ARM_UPGRADE = JobType("4.12", "4.11", "aws", "arm64", "ovn", "ha")

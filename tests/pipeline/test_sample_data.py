@@ -23,7 +23,7 @@ from job_run_aggregator.pipeline.sample_data import (
 )
 from job_run_aggregator.pipeline.sample_data.render import _json
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+from paths import REFERENCE
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 JUNIT = "openshift-e2e-test/artifacts/junit"
 GO_DURATION = re.compile(r"^(0s|(\d+h)?(\d+m)?\d+(\.\d+)?(s|ms|µs|ns))$")
@@ -463,3 +463,30 @@ def test_json_bytes_do_not_depend_on_orjson() -> None:
     data = {"BackendDisruptions": {"a": {"DisruptedDuration": "1.5µs", "DisruptionMessages": None, "x": [1, True]}},
             "Alerts": [], "metadata": {}}
     assert _json(data) == json.dumps(data, indent=2, ensure_ascii=False).encode()
+
+
+def test_realistic_shape_adds_junit_cases_and_noise_and_leaves_the_other_bytes_alone(tmp_path: Path) -> None:
+    from job_run_aggregator.artifacts.parse import parse_junit
+    from job_run_aggregator.pipeline.sample_data import ArtifactShape
+
+    plain, shaped = tmp_path / "plain", tmp_path / "shaped"
+    generate_sample_data(plain, jobs=2, days=1, seed=4, now=NOW)
+    summary = generate_sample_data(shaped, jobs=2, days=1, seed=4, now=NOW,
+                                   shape=ArtifactShape(junit_cases=3000, noise_objects=150))
+    before = {p.relative_to(plain): p.read_bytes() for p in plain.rglob("*") if p.is_file()}
+    after = {p.relative_to(shaped): p.read_bytes() for p in shaped.rglob("*") if p.is_file()}
+    assert {k: after[k] for k in before} == before  # every demo file unchanged
+    added = set(after) - set(before)
+    extra_junit = [p for p in added if p.name.startswith("junit_e2e_parallel_")]
+    noise = [p for p in added if p.suffix == ".log"]
+    finished_with_tests = sum(1 for p in before if p.name.startswith("junit_e2e_"))
+    assert len(extra_junit) == finished_with_tests > 0
+    assert len(noise) == 150 * finished_with_tests and len(added) == len(extra_junit) + len(noise)
+    assert summary.files == len(after)
+    cases = parse_junit(after[extra_junit[0]], str(extra_junit[0]))
+    assert 2600 <= len(cases) <= 2700  # 3,000 minus the ~10% skipped
+    assert len({(c.suite, c.name) for c in cases}) == len(cases)
+    # Noise is never a file an uploader reads.
+    from job_run_aggregator.artifacts.runs import KINDS, wanted_object
+
+    assert not any(wanted_object(str(p), "", KINDS, True) for p in noise)

@@ -11,10 +11,12 @@ import fnmatch
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from job_run_aggregator.errors import ConfigError
+from job_run_aggregator.model import format_seconds
 from job_run_aggregator.aggregation.passes import required_passes
+from job_run_aggregator.aggregation.rules import RuleSet, percentile_requirement, rules_for
+from job_run_aggregator.errors import ConfigError
 
 SUITE = "BackendDisruption"
 MINIMUM_RUNS = 3
@@ -72,12 +74,6 @@ def zero_test_name(backend: str) -> str:
     return f"{backend} zero-disruption should not be worse"
 
 
-def format_seconds(seconds: float) -> str:
-    """`12s`, `2.5s`, `0.35s`: whole numbers without decimals, others to two places."""
-    if math.isnan(seconds):
-        return "NaN"
-    text = f"{seconds:.2f}".rstrip("0").rstrip(".")
-    return f"{'0' if text == '-0' else text}s"
 
 
 def format_runs(runs: Iterable[RunSeconds]) -> str:
@@ -176,10 +172,77 @@ def check_mean(backend: str, runs: Sequence[RunSeconds], stats: HistoricalStats)
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PercentileVerdict:
+    """The outcome of one percentile check (`judge_percentile`)."""
+
+    status: str  # PASSED | FAILED | SKIPPED
+    passed_runs: tuple[str, ...]  # at or below the deciding threshold
+    failed_runs: tuple[str, ...]
+    required: int  # passes required after the era's adjustment of the table entry
+    table: int  # the Fisher table entry
+    threshold: float  # the threshold that decided: Pk, or Pk + grace when the second look was taken
+    graced: bool = False  # True when the first look missed and the grace threshold was used
+    reason: str = ""  # "required-not-positive" | "no-passes" | "too-few-attempts" | "too-few-passes" | "enough-passes"
+
+
+def judge_percentile(
+    seconds: Sequence[float] | Mapping[str, float],
+    threshold: float,
+    percentile: int,
+    *,
+    grace: float | None = None,
+    rules: str | RuleSet = "current",
+) -> PercentileVerdict:
+    """Judge one percentile check: a run passes iff its seconds are at most `threshold` (historical Pk).
+
+    `seconds` maps run ids to seconds (a plain sequence is numbered "0", "1", …). The required passes are the
+    Fisher table entry for (attempts, `percentile`) adjusted by the era (− 1, or the pity factor). A missed
+    requirement is looked at again with `threshold + grace` (default: the era's grace for `percentile`, 0 if none).
+    """
+    era = rules_for(rules)
+    runs = dict(seconds) if isinstance(seconds, Mapping) else {str(i): float(s) for i, s in enumerate(seconds)}
+    attempts = len(runs)
+    table = required_passes(attempts, percentile)
+    required = percentile_requirement(table, attempts, era)
+    extra = era.grace.get(percentile, 0.0) if grace is None else grace
+    first = _judge_at(runs, threshold, required, table)
+    if first.status != FAILED or extra <= 0 or first.reason == "too-few-attempts":
+        return first
+    second = _judge_at(runs, threshold + extra, required, table)
+    if second.status == PASSED:
+        return PercentileVerdict(PASSED, second.passed_runs, second.failed_runs, required, table, second.threshold,
+                                 graced=True, reason=second.reason)
+    return first
+
+
+def _judge_at(runs: Mapping[str, float], threshold: float, required: int, table: int) -> PercentileVerdict:
+    passed = tuple(r for r, s in runs.items() if s <= threshold)  # strict: only more than Pk fails
+    failed = tuple(r for r, s in runs.items() if s > threshold)
+    if required <= 0:
+        status, reason = SKIPPED, "required-not-positive"
+    elif not passed:
+        status, reason = FAILED, "no-passes"
+    elif len(runs) < MINIMUM_RUNS:  # upstream order; the table's rows 1–2 already skip above
+        status, reason = FAILED, "too-few-attempts"
+    elif len(passed) < required:
+        status, reason = FAILED, "too-few-passes"
+    else:
+        status, reason = PASSED, "enough-passes"
+    return PercentileVerdict(status, passed, failed, required, table, threshold, reason=reason)
+
+
 def check_percentile(
-    backend: str, runs: Sequence[RunSeconds], stats: HistoricalStats, percentile: int, *, zero: bool = False
+    backend: str,
+    runs: Sequence[RunSeconds],
+    stats: HistoricalStats,
+    percentile: int,
+    *,
+    zero: bool = False,
+    rules: str | RuleSet = "2023-02",
 ) -> CheckResult:
     """A run passes iff its seconds are at most historical P`percentile`; enough runs must pass (the Fisher table)."""
+    era = rules_for(rules)
     runs = _sorted(runs)
     name = zero_test_name(backend) if zero else percentile_test_name(backend, percentile)
     kind = "zero" if zero else "percentile"
@@ -187,15 +250,18 @@ def check_percentile(
     if threshold is None:
         message = f"Skipped: the history of {backend} has no P{percentile}."
         return CheckResult(SUITE, name, SKIPPED, message, backend, None, runs, kind=kind, percentile=percentile)
-    passed = tuple(run for run in runs if run[1] <= threshold)  # strict: only more than Pk fails
-    failed = tuple(run for run in runs if run[1] > threshold)
+    verdict = judge_percentile(dict(runs), threshold, percentile, grace=None if not zero else 0.0, rules=era)
+    by_id = dict(runs)
+    passed = tuple((r, by_id[r]) for r in verdict.passed_runs)
+    failed = tuple((r, by_id[r]) for r in verdict.failed_runs)
     attempts = len(runs)
-    table = required_passes(attempts, percentile)
-    required = table - 1  # upstream leniency: one pass fewer than the table
+    table, required = verdict.table, verdict.required
     limit = f"historical P{percentile}={format_seconds(threshold)} ({stats.count} runs)"
+    if verdict.graced:
+        limit += f" + grace {format_seconds(verdict.threshold - threshold)} = {format_seconds(verdict.threshold)}"
     listing = _listing(passed, failed)
-    if required <= 0:
-        status = SKIPPED
+    adjustment = f"table {table} − 1" if required == table - 1 else f"table {table}, pity {required}"
+    if verdict.status == SKIPPED:
         if zero and percentile == 0:
             p1 = format_seconds(stats.percentiles.get(1, math.nan))
             message = (
@@ -205,32 +271,30 @@ def check_percentile(
         else:
             message = (
                 f"Skipped: with {attempts} runs at P{percentile} the required passes are {required} "
-                f"(table {table} − 1), too few to detect a regression."
+                f"({adjustment}), too few to detect a regression."
             )
-    elif not passed:
-        status = FAILED
+    elif verdict.reason == "no-passes":
         message = f"Zero of {attempts} runs at or below {limit}; at least one is required.{listing}"
-    elif attempts < MINIMUM_RUNS:  # upstream order; the table's rows 1–2 already skip above
-        status = FAILED
+    elif verdict.reason == "too-few-attempts":
         message = f"Only {attempts} runs reported {backend}; at least {MINIMUM_RUNS} are required.{listing}"
-    elif len(passed) < required:
-        status = FAILED
-        message = f"{len(passed)} of {attempts} runs at or below {limit}; {required} required.{listing}"
     else:
-        status = PASSED
         message = f"{len(passed)} of {attempts} runs at or below {limit}; {required} required.{listing}"
+    extra = 0.0 if zero else era.grace.get(percentile, 0.0)
+    if verdict.status == FAILED and extra > 0 and verdict.reason != "too-few-attempts":
+        second = sum(s <= threshold + extra for _, s in runs)
+        message += f" With grace +{format_seconds(extra)}: {second} at or below {format_seconds(threshold + extra)}."
     return CheckResult(
         SUITE,
         name,
-        status,
+        verdict.status,
         message,
         backend,
-        threshold,
+        verdict.threshold,
         runs,
         kind=kind,
         percentile=percentile,
-        passed_runs=tuple(r for r, _ in passed),
-        failed_runs=tuple(r for r, _ in failed),
+        passed_runs=verdict.passed_runs,
+        failed_runs=verdict.failed_runs,
         required=required,
     )
 
@@ -246,22 +310,30 @@ def zero_disruption_percentile(stats: HistoricalStats) -> int:
     return largest
 
 
-def check_zero_disruption(backend: str, runs: Sequence[RunSeconds], stats: HistoricalStats) -> CheckResult:
+def check_zero_disruption(
+    backend: str, runs: Sequence[RunSeconds], stats: HistoricalStats, *, rules: str | RuleSet = "2023-02"
+) -> CheckResult:
     """The percentile check at the largest percentile that is still zero."""
-    return check_percentile(backend, runs, stats, zero_disruption_percentile(stats), zero=True)
+    return check_percentile(backend, runs, stats, zero_disruption_percentile(stats), zero=True, rules=rules)
 
 
 def check_backend(
-    backend: str, runs: Sequence[RunSeconds], stats: HistoricalStats | None, job_name: str = ""
+    backend: str,
+    runs: Sequence[RunSeconds],
+    stats: HistoricalStats | None,
+    job_name: str = "",
+    *,
+    rules: str | RuleSet = "2023-02",
 ) -> list[CheckResult]:
-    """All checks of one backend; every one skipped, with the reason, when the job has no history for it."""
+    """All checks of one backend under `rules`; every one skipped, with the reason, when there is no history."""
+    era = rules_for(rules)
     if stats is None or stats.count == 0:
         where = f" in {job_name}" if job_name else " in this job"
-        return _skip_all(backend, runs, f"Skipped: no historical disruption data for {backend}{where}.")
+        return _skip_all(backend, runs, f"Skipped: no historical disruption data for {backend}{where}.", era)
     return [
         check_mean(backend, runs, stats),
-        *(check_percentile(backend, runs, stats, k) for k in PERCENTILES_CHECKED),
-        check_zero_disruption(backend, runs, stats),
+        *(check_percentile(backend, runs, stats, k, rules=era) for k in era.percentiles),
+        *([check_zero_disruption(backend, runs, stats, rules=era)] if era.zero_check else []),
     ]
 
 
@@ -272,34 +344,41 @@ def check_disruption(
     job_name: str = "",
     exclude_backends: Sequence[str] = (),
     skip_single_node: bool = False,
+    rules: str | RuleSet = "2023-02",
+    history_note: str = "",
 ) -> list[CheckResult]:
     """Judge a payload's runs of one job: the gate, then every backend's checks, sorted by backend.
 
-    The gate counts runs before `exclude_backends` applies: excluding backends chooses what is judged, not
-    whether data was collected. Excluded backends produce no testcases. With `skip_single_node` a single-node
-    job gets every testcase skipped with the reason.
+    `rules` is the era (DESIGN §9.1; the library default is the early-2023 set §9 describes, the CLI's is
+    `current`). The gate counts runs before exclusions apply: excluding backends chooses what is judged, not
+    whether data was collected. Backends excluded by `exclude_backends` or by the era's substring list produce
+    no testcases. A single-node job gets every testcase skipped with the reason under `skip_single_node` or an
+    era that skips single-node jobs. `history_note` (e.g. the previous-release fallback) is appended to the gate.
     """
+    era = rules_for(rules)
     is_excluded = backend_filter(exclude_backends)
-    backends = sorted(b for b in runs_by_backend if not is_excluded(b))
-    if skip_single_node and is_single_node(job_name):
+    backends = sorted(b for b in runs_by_backend if not is_excluded(b) and not era.is_excluded(b))
+    if (skip_single_node or era.skip_single_node) and is_single_node(job_name):
         reason = f"Skipped: {job_name} is a single-node job and single-node jobs are not judged."
         gate = CheckResult(SUITE, COLLECT_TEST_NAME, SKIPPED, reason, "", float(MINIMUM_RUNS), (), kind="collect")
-        return [gate, *(r for b in backends for r in _skip_all(b, runs_by_backend[b], reason))]
+        return [gate, *(r for b in backends for r in _skip_all(b, runs_by_backend[b], reason, era))]
     gate = check_collected(runs_by_backend)
+    if history_note:
+        gate = replace(gate, message=f"{gate.message} {history_note}")
     if gate.status == FAILED:
         return [gate]
     results = [gate]
     for backend in backends:
-        results.extend(check_backend(backend, runs_by_backend[backend], history.get(backend), job_name))
+        results.extend(check_backend(backend, runs_by_backend[backend], history.get(backend), job_name, rules=era))
     return results
 
 
-def _skip_all(backend: str, runs: Sequence[RunSeconds], reason: str) -> list[CheckResult]:
+def _skip_all(backend: str, runs: Sequence[RunSeconds], reason: str, era: RuleSet) -> list[CheckResult]:
     runs = _sorted(runs)
     names = [
         (mean_test_name(backend), "mean", None),
-        *((percentile_test_name(backend, k), "percentile", k) for k in PERCENTILES_CHECKED),
-        (zero_test_name(backend), "zero", None),
+        *((percentile_test_name(backend, k), "percentile", k) for k in era.percentiles),
+        *([(zero_test_name(backend), "zero", None)] if era.zero_check else []),
     ]
     return [CheckResult(SUITE, n, SKIPPED, reason, backend, None, runs, kind=k, percentile=p) for n, k, p in names]
 

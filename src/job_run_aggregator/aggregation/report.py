@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from job_run_aggregator.aggregation.checks import FAILED, PASSED, SKIPPED, CheckResult, RunSeconds, format_seconds
-
-# Characters XML 1.0 cannot carry at all, even escaped; an artifact's backend name must not break the junit file.
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _xml_text(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+from job_run_aggregator.aggregation.checks import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    SUITE,
+    CheckResult,
+    RunSeconds,
+    format_seconds,
+)
+from job_run_aggregator.junit_report import JunitCase, JunitSuite, render_junit_suites
 
 
 def render_junit(results: Sequence[CheckResult]) -> bytes:
@@ -22,38 +23,16 @@ def render_junit(results: Sequence[CheckResult]) -> bytes:
     suites: dict[str, list[CheckResult]] = {}
     for result in results:
         suites.setdefault(result.suite, []).append(result)
-    elements = [_testsuite(name, cases) for name, cases in suites.items()] or [_testsuite("BackendDisruption", [])]
-    if len(elements) == 1:
-        root = elements[0]
-    else:
-        root = ET.Element("testsuites", _counts(results))
-        root.extend(elements)
-    ET.indent(root)
-    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
+    rendered = [JunitSuite(name, [_case(name, r) for r in cases], errors_and_time=True) for name, cases in suites.items()]
+    return render_junit_suites(rendered or [JunitSuite(SUITE, [], errors_and_time=True)])
 
 
-def _counts(results: Sequence[CheckResult]) -> dict[str, str]:
-    return {
-        "tests": str(len(results)),
-        "failures": str(sum(r.status == FAILED for r in results)),
-        "skipped": str(sum(r.status == SKIPPED for r in results)),
-        "errors": "0",
-        "time": "0",
-    }
-
-
-def _testsuite(name: str, results: Sequence[CheckResult]) -> ET.Element:
-    suite = ET.Element("testsuite", {"name": _xml_text(name), **_counts(results)})
-    for result in results:
-        case = ET.SubElement(suite, "testcase", {"name": _xml_text(result.name), "classname": _xml_text(name)})
-        message = _xml_text(result.message)
-        if result.status == FAILED:
-            ET.SubElement(case, "failure", {"message": message}).text = message
-        elif result.status == SKIPPED:
-            ET.SubElement(case, "skipped", {"message": message})
-        else:
-            ET.SubElement(case, "system-out").text = message
-    return suite
+def _case(suite: str, result: CheckResult) -> JunitCase:
+    if result.status == FAILED:
+        return JunitCase(result.name, classname=suite, failure=result.message)
+    if result.status == SKIPPED:
+        return JunitCase(result.name, classname=suite, skipped=result.message)
+    return JunitCase(result.name, classname=suite, output=result.message)
 
 
 _CSS = """
@@ -82,9 +61,16 @@ def backend_verdict(results: Sequence[CheckResult]) -> str:
 
 
 def render_html(
-    job: str, payload: str, results: Sequence[CheckResult], runs: Mapping[str, Sequence[RunSeconds]]
+    job: str,
+    payload: str,
+    results: Sequence[CheckResult],
+    runs: Mapping[str, Sequence[RunSeconds]],
+    *,
+    tests: Sequence[CheckResult] = (),
+    run_links: Mapping[str, str] | None = None,
 ) -> str:
-    """A self-contained page (inline CSS and SVG): the gate, a summary per backend, then each backend's chart.
+    """A self-contained page (inline CSS and SVG): the gate, a summary per backend, each backend's chart, then
+    the aggregated junit tests worst first, their runs linked through `run_links` (run id → URL).
 
     `runs` is the checks' input (backend → (run id, seconds)); backends without results are shown as not judged.
     """
@@ -134,8 +120,40 @@ def render_html(
             )
             parts.append("</table>")
         parts.append("</section>")
+    if tests:
+        parts.append(_tests_section(tests, run_links or {}))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _tests_section(tests: Sequence[CheckResult], links: Mapping[str, str]) -> str:
+    """Every aggregated test, failures first, then by share of passing runs (lowest first), then by name."""
+    failed = sum(t.status == FAILED for t in tests)
+
+    def share(t: CheckResult) -> float:
+        attempts = len(t.passed_runs) + len(t.failed_runs)
+        return len(t.passed_runs) / attempts if attempts else 1.0
+
+    ordered = sorted(tests, key=lambda t: (t.status != FAILED, share(t), t.suite, t.name))
+
+    def linked(ids: Sequence[str]) -> str:
+        return " ".join(
+            f'<a href="{escape(links[i])}">{escape(i)}</a>' if i in links else escape(i) for i in ids
+        )
+
+    rows = [
+        f'<section id="tests"><h2>Junit tests: {len(tests)} aggregated, {failed} failed</h2>',
+        ("<table><tr><th>Suite</th><th>Test</th><th>Status</th><th>Passes</th><th>Failures</th>"
+         "<th>Failed runs</th><th>Reason</th></tr>"),
+    ]
+    for t in ordered:
+        rows.append(
+            f"<tr><td>{escape(t.suite)}</td><td>{escape(t.name)}</td><td>{_badge(t.status)}</td>"
+            f"<td>{len(t.passed_runs)}</td><td>{len(t.failed_runs)}</td><td>{linked(t.failed_runs)}</td>"
+            f"<td>{escape(t.message.splitlines()[0] if t.message else '')}</td></tr>"
+        )
+    rows.append("</table></section>")
+    return "\n".join(rows)
 
 
 def _badge(status: str) -> str:
@@ -189,7 +207,7 @@ def _chart(values: Sequence[RunSeconds], checks: Sequence[CheckResult]) -> str:
         mean = sum(kept) / len(kept)  # what the mean check compares, drawn solid
         lines.append(("runs-mean", mean, f"runs' mean {format_seconds(mean)}", ""))
     label_ys = _spread([y(threshold) + 3 for _, threshold, _, _ in lines], gap=11, low=top + plot_h + 3)
-    for (kind, threshold, label, status), label_y in zip(lines, label_ys):
+    for (kind, threshold, label, status), label_y in zip(lines, label_ys, strict=True):
         colour = "#cf222e" if status == FAILED else _LINE_COLOURS.get(kind, "#57606a")
         faint = ' stroke-opacity="0.35"' if status == SKIPPED else ""
         dashes = "" if kind == "runs-mean" else ' stroke-dasharray="5 3"'

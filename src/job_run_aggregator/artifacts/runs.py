@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from job_run_aggregator.errors import InputError
-from job_run_aggregator.model import Problem, TestCase
+from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, Problem, RunStatus, TestCase
 from job_run_aggregator.artifacts.parse import (
     AlertKey,
     combine_alerts,
@@ -26,11 +26,11 @@ from job_run_aggregator.artifacts.parse import (
     parse_started_finished,
 )
 
-JOB_RUNS, DISRUPTIONS, ALERTS = "job-runs", "disruptions", "alerts"
+JOB_RUNS, DISRUPTIONS, ALERTS = "job-runs", DISRUPTION_DATA.name, ALERT_DATA.name
 KINDS = (JOB_RUNS, DISRUPTIONS, ALERTS)
 # Each uploader marks a run loaded by writing its job-run row into its own table, after the data rows.
-MARKER_TABLE = {JOB_RUNS: "JobRuns", DISRUPTIONS: "BackendDisruption_JobRuns", ALERTS: "Alerts_JobRuns"}
-DATA_TABLES = {JOB_RUNS: ("TestRuns",), DISRUPTIONS: ("BackendDisruption",), ALERTS: ("Alerts",)}
+MARKER_TABLE = {JOB_RUNS: "JobRuns", DISRUPTIONS: DISRUPTION_DATA.marker_table, ALERTS: ALERT_DATA.marker_table}
+DATA_TABLES = {JOB_RUNS: ("TestRuns",), DISRUPTIONS: (DISRUPTION_DATA.table,), ALERTS: (ALERT_DATA.table,)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +72,26 @@ def wanted_object(path: str, run_prefix: str, kinds: Iterable[str], collect_test
     return JOB_RUNS in kinds and collect_test_runs and is_junit_path(path)
 
 
+def wanted_glob(run_prefix: str) -> str | None:
+    """A GCS matchGlob covering every object `wanted_object` may want under a run (a superset: still filter).
+
+    None when the run's path holds a glob character: a job name is data, and `{`, `?`, `*`, `[` or `,` in it
+    would change what the glob matches.
+    """
+    if any(c in run_prefix for c in "*?[]{},\\"):
+        return None
+    names = ("prowjob.json", "started.json", "finished.json", "cluster-data*.json", "backend-disruption*.json",
+             "alerts*.json", "junit*.xml")
+    return f"{run_prefix}**{{{','.join(names)}}}"
+
+
 @dataclass(slots=True)
 class ParsedRun:
-    """Everything one run's objects said; `status` is loaded | unfinished | failed."""
+    """Everything one run's objects said."""
 
     job: JobInfo
     run_id: str
-    status: str
+    status: RunStatus
     state: str = ""
     start: datetime | None = None
     end: datetime | None = None
@@ -104,11 +117,11 @@ def parse_run(job: JobInfo, run_id: str, objects: Mapping[str, bytes]) -> Parsed
             return None
 
     prowjob_path = run_prefix + "prowjob.json"
-    run = ParsedRun(job, run_id, "unfinished", problems=problems)
+    run = ParsedRun(job, run_id, RunStatus.UNFINISHED, problems=problems)
     if prowjob_path in objects:
         pj = attempt(prowjob_path, lambda d, p: parse_prowjob(d, p, build_id=run_id))
         if pj is None:
-            run.status = "failed"
+            run.status = RunStatus.FAILED
             return run
         if pj.completion_time is None or pj.start_time is None:
             return run  # not finished: retried next time
@@ -116,10 +129,11 @@ def parse_run(job: JobInfo, run_id: str, objects: Mapping[str, bytes]) -> Parsed
         run.cluster, run.release_tag = pj.cluster, pj.release_tag
     else:
         # Older runs have no prowjob.json; started/finished.json say enough to place the run in time.
-        started = attempt(run_prefix + "started.json", parse_started_finished) if run_prefix + "started.json" in objects else None
-        finished = attempt(run_prefix + "finished.json", parse_started_finished) if run_prefix + "finished.json" in objects else None
+        started_path, finished_path = run_prefix + "started.json", run_prefix + "finished.json"
+        started = attempt(started_path, parse_started_finished) if started_path in objects else None
+        finished = attempt(finished_path, parse_started_finished) if finished_path in objects else None
         if problems:
-            run.status = "failed"
+            run.status = RunStatus.FAILED
             return run
         if finished is None or started is None or started.timestamp is None or finished.timestamp is None:
             return run
@@ -144,7 +158,7 @@ def parse_run(job: JobInfo, run_id: str, objects: Mapping[str, bytes]) -> Parsed
             run.tests.extend(attempt(path, parse_junit) or ())
     run.disruption = combine_disruption(disruption_files) if disruption_files else None
     run.alerts = combine_alerts(alert_files) if alert_files else None
-    run.status = "loaded"
+    run.status = RunStatus.LOADED
     return run
 
 
@@ -171,8 +185,7 @@ def rows_for_run(
     out: dict[str, list[dict[str, Any]]] = {}
     kinds = tuple(kinds)
     base = _denormalised(run)
-    if JOB_RUNS in kinds:
-        if run.job.collect_test_runs:
+    if JOB_RUNS in kinds and run.job.collect_test_runs:
             out["TestRuns"] = [
                 {"Name": t.name, "JobRunName": run.run_id, "JobName": run.job.name, "Status": t.status,
                  "TestSuite": t.suite, "JobRunStartTime": run.start}

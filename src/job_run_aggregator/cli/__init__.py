@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from job_run_aggregator.cli import aggregate
-from job_run_aggregator.cli import history
-from job_run_aggregator.cli import jobs
-from job_run_aggregator.cli import matching
-from job_run_aggregator.cli import schedule
-from job_run_aggregator.cli import serve
-from job_run_aggregator.cli import tables
-from job_run_aggregator.cli import upload  # noqa: F401  (registers commands)
+from job_run_aggregator.cli import (  # noqa: F401  (importing a command module registers its commands)
+    aggregate,
+    history,
+    jobs,
+    matching,
+    origin,
+    regressions,
+    schedule,
+    serve,
+    tables,
+    upload,
+)
 from job_run_aggregator.cli.main import app
 
 __all__ = ["app"]

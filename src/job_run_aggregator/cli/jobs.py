@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
-from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.errors import InputError
 from job_run_aggregator.jobs.names import generate_job_names as generate
 from job_run_aggregator.jobs.primer import list_jobs, prime_job_table as prime
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, parse_releases
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
+from job_run_aggregator.cli.options import (
+    ARCHITECTURE, FROM_RELEASE, JSON, NETWORK, PLATFORM, RELEASE, TOPOLOGY, print_json,
+)
+from job_run_aggregator.pipeline import steps
+
+
+RELEASES_OPT = typer.Option(
+    None, "--releases", help="Comma-separated releases the Job Primer knows, e.g. 4.12,4.13 (default 4.8…5.x)."
+)
 
 
 def releases_option(ctx: typer.Context, releases: str | None) -> tuple[str, ...]:
@@ -24,7 +32,7 @@ def releases_option(ctx: typer.Context, releases: str | None) -> tuple[str, ...]
 def generate_job_names(
     ctx: typer.Context,
     release_repo: Path = typer.Option(..., "--release-repo", help="Local checkout of openshift/release."),
-    releases: str = typer.Option(None, "--releases", help="Comma-separated releases, e.g. 4.12,4.13."),
+    releases: str | None = RELEASES_OPT,
 ) -> None:
     """Print the job-name list built from an openshift/release checkout (DESIGN §5 format).
 
@@ -42,22 +50,20 @@ def generate_job_names(
 def prime_job_table(
     ctx: typer.Context,
     job_names_file: Path = typer.Option(..., "--job-names-file", help="File from generate-job-names."),
-    releases: str = typer.Option(None, "--releases", help="Comma-separated releases, e.g. 4.12,4.13."),
+    releases: str | None = RELEASES_OPT,
     update: bool = typer.Option(False, "--update", help="Rewrite rows whose derived variant changed."),
+    as_json: bool = JSON,
 ) -> None:
     """Insert the Jobs rows missing for the names in a job-name file; --update corrects changed ones.
 
     Example: job-run-aggregator prime-job-table --job-names-file job-names.txt --update
     """
     c = ctx_of(ctx)
-    try:
-        text = job_names_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{job_names_file}: cannot read job-name file ({exc})") from None
+    names = steps.read_job_names_file(job_names_file)
     wh = c.warehouse()
-    with wh.lock("prime-job-table", c.settings.lock_timeout) if not c.settings.dry_run else nullcontext():
-        plan = prime(wh, text, releases_option(ctx, releases), update=update, dry_run=c.settings.dry_run)
-    if c.settings.dry_run:
+    with steps.writer_lock(wh, "prime-job-table", c.settings.lock_timeout, c.settings.dry_run):
+        plan = prime(wh, names.text, releases_option(ctx, releases), update=update, dry_run=c.settings.dry_run)
+    if c.settings.dry_run and not as_json:
         for row in plan.new:
             stdout.print(json.dumps(row), markup=False)
     for u in plan.updated:
@@ -66,17 +72,23 @@ def prime_job_table(
     for p in plan.rejected:
         stderr.print(f"rejected {p}", markup=False)
     stderr.print(f"Jobs: {plan.summary()}", markup=False)
+    if as_json:
+        print_json({
+            "dry_run": c.settings.dry_run, "source": names.source,
+            "new": [row["JobName"] for row in plan.new], "unchanged": len(plan.unchanged),
+            "updated": [u.job_name for u in plan.updated], "rejected": [str(p) for p in plan.rejected],
+        })
 
 
 @app.command("jobs")
 def jobs(
     ctx: typer.Context,
-    platform: str = typer.Option(None, "--platform"),
-    architecture: str = typer.Option(None, "--architecture"),
-    network: str = typer.Option(None, "--network"),
-    topology: str = typer.Option(None, "--topology"),
-    release: str = typer.Option(None, "--release"),
-    from_release: str = typer.Option(None, "--from-release"),
+    platform: str | None = PLATFORM,
+    architecture: str | None = ARCHITECTURE,
+    network: str | None = NETWORK,
+    topology: str | None = TOPOLOGY,
+    release: str | None = RELEASE,
+    from_release: str | None = FROM_RELEASE,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
     """List Jobs rows, filtered by variant.

@@ -14,25 +14,52 @@ from typer.core import TyperGroup
 from job_run_aggregator import network, retry
 from job_run_aggregator.artifacts.buckets.base import Bucket, open_bucket
 from job_run_aggregator.config import Settings, load_settings
-from job_run_aggregator.errors import JraError
+from job_run_aggregator.errors import JraError, one_line
 from job_run_aggregator.warehouse.base import Warehouse, open_warehouse
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class OneLineConsole(Console):
+    """A console whose text arguments print on one line each: control characters from data are escaped."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*(one_line(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+class OneLineFilter(logging.Filter):
+    """Escape control characters in every log message (paths and names from data cannot forge a line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = one_line(message)
+        if escaped != message or record.args:
+            record.msg, record.args = escaped, None
+        return True
+
+
+stderr = OneLineConsole(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False, soft_wrap=True)
 
 
 class JraGroup(TyperGroup):
     """Catch JraError once, at the top: `error: <message>` on stderr, the class's exit code, no traceback."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # `ctx: Any`: typer ≥ 0.29 types it as its vendored click's Context, older releases as click's.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except JraError as exc:
             stderr.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return sorted(super().list_commands(ctx))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Find the subcommand, then rewrite its old option names (cli/options.py ALIASES) to the current ones."""
+        from job_run_aggregator.cli.options import rewrite_aliases
+
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, command, rewrite_aliases(name or "", rest)
 
 
 app = typer.Typer(
@@ -68,7 +95,9 @@ class Context:
 
     def bucket(self, url: str | None = None) -> Bucket:
         s = self.settings
-        return open_bucket(url or s.bucket, anonymous=s.anonymous, credentials_file=s.google_service_account_credential_file)
+        return open_bucket(
+            url or s.bucket, anonymous=s.anonymous, credentials_file=s.google_service_account_credential_file
+        )
 
     def close(self) -> None:
         if self._warehouse is not None:
@@ -82,17 +111,27 @@ def ctx_of(ctx: typer.Context) -> Context:
 @app.callback()
 def main(
     ctx: typer.Context,
-    config: str = typer.Option(None, "--config", help="TOML config file (flags and JRA_* env override it)."),
-    warehouse: str = typer.Option(None, "--warehouse", help="duckdb:///PATH (default duckdb:///./ci_data.duckdb) or bigquery://PROJECT/DATASET."),
-    bucket: str = typer.Option(None, "--bucket", help="Local folder (default ./ci-artifacts) or gs://BUCKET."),
-    credentials: str = typer.Option(
+    config: str | None = typer.Option(None, "--config", help="TOML config file (flags and JRA_* env override it)."),
+    warehouse: str | None = typer.Option(
+        None, "--warehouse", help="duckdb:///PATH (default duckdb:///./ci_data.duckdb) or bigquery://PROJECT/DATASET."
+    ),
+    bucket: str | None = typer.Option(None, "--bucket", help="Local folder (default ./ci-artifacts) or gs://BUCKET."),
+    credentials: str | None = typer.Option(
         None, "--google-service-account-credential-file", help="Service-account key file (else ADC)."
     ),
-    anonymous: bool = typer.Option(None, "--anonymous/--no-anonymous", help="Read a public GCS bucket anonymously."),
-    log_level: str = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING, ERROR."),
-    dry_run: bool = typer.Option(None, "--dry-run/--no-dry-run", help="Print what would be written; write nothing."),
-    lock_timeout: float = typer.Option(None, "--lock-timeout", help="Seconds to wait for another writer (default 60)."),
-    maximum_bytes_billed: int = typer.Option(None, "--maximum-bytes-billed", help="BigQuery cost guard per query."),
+    anonymous: bool | None = typer.Option(
+        None, "--anonymous/--no-anonymous", help="Read a public GCS bucket anonymously."
+    ),
+    log_level: str | None = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING, ERROR."),
+    dry_run: bool | None = typer.Option(
+        None, "--dry-run/--no-dry-run", help="Print what would be written; write nothing."
+    ),
+    lock_timeout: float | None = typer.Option(
+        None, "--lock-timeout", help="Seconds to wait for another writer (default 60)."
+    ),
+    maximum_bytes_billed: int | None = typer.Option(
+        None, "--maximum-bytes-billed", help="BigQuery cost guard per query."
+    ),
 ) -> None:
     """Global options come before the subcommand: job-run-aggregator --warehouse URL --bucket DIR upload-all."""
     settings = load_settings(
@@ -117,6 +156,8 @@ def main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLineFilter())
     # Google client libraries log request details at DEBUG; keep credentials-bearing chatter out of our logs.
     for noisy in ("google", "urllib3", "google_auth_httplib2"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

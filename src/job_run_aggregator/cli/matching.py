@@ -7,22 +7,24 @@ from pathlib import Path
 
 import typer
 
-from job_run_aggregator.errors import ConfigError, InputError
-from job_run_aggregator.matching.matcher import ALERT, BACKEND, JobType, Match, job_type_for, load_historical
 from job_run_aggregator.artifacts.observe import observe_run, open_run
-from job_run_aggregator.matching.verdicts import has_failures, judge_run, render_junit
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
+from job_run_aggregator.cli.options import (
+    ARCHITECTURE, FROM_RELEASE, NETWORK, ONE_JOB_HELP, PLATFORM, RELEASE, TOPOLOGY, read_input,
+)
+from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.matching.matcher import (
+    ALERT, BACKEND, RULES, HistoricalData, JobType, Match, job_type_for, load_historical,
+)
+from job_run_aggregator.matching.verdicts import has_failures, judge_run, render_junit
+from job_run_aggregator.pipeline import steps
 
-RULES_OPT = typer.Option("current", "--rules", help="current (default), 2023 or 2022: origin's rule sets.")
+RULES_OPT = typer.Option("current", "--rules", help=f"origin's rule sets: {', '.join(RULES)} (default current).")
 MIN_RUNS_OPT = typer.Option(100, "--min-job-runs", help="Job runs an exact match needs (current/2023 rules).")
 
 
-def read_data(path: Path, kind: str | None = None):
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", path=str(path)) from None
-    return load_historical(data, str(path), kind)
+def read_data(path: Path, kind: str | None = None) -> HistoricalData:
+    return load_historical(read_input(path), str(path), kind)
 
 
 def job_type_from(job_name: str | None, release: str | None, from_release: str | None, platform: str | None,
@@ -31,7 +33,7 @@ def job_type_from(job_name: str | None, release: str | None, from_release: str |
         return job_type_for(job_name)
     given = [release, platform, architecture, network, topology]
     if any(v is None for v in given):
-        raise ConfigError("give --job-name, or all of --release --platform --architecture --network --topology "
+        raise ConfigError("give --job, or all of --release --platform --architecture --network --topology "
                           "(and --from-release for upgrades)")
     return JobType(release or "", from_release or "", platform or "", architecture or "", network or "",
                    topology or "")
@@ -40,31 +42,34 @@ def job_type_from(job_name: str | None, release: str | None, from_release: str |
 @app.command("match")
 def match_cmd(
     data: Path = typer.Option(..., "--data", help="query_results.json (backend or alert data)."),
-    job_name: str = typer.Option(None, "--job-name", help="Derive the JobType from a job name."),
-    release: str = typer.Option(None, "--release"),
-    from_release: str = typer.Option(None, "--from-release"),
-    platform: str = typer.Option(None, "--platform"),
-    architecture: str = typer.Option(None, "--architecture"),
-    network: str = typer.Option(None, "--network"),
-    topology: str = typer.Option(None, "--topology"),
-    backend: str = typer.Option(None, "--backend", help="Backend name, e.g. kube-api-new-connections."),
-    alert: str = typer.Option(None, "--alert", help="Alert name, e.g. KubeAPIErrorBudgetBurn."),
-    namespace: str = typer.Option(None, "--namespace"),
-    level: str = typer.Option(None, "--level"),
+    job_name: str | None = typer.Option(None, "--job", help=ONE_JOB_HELP),
+    release: str | None = RELEASE,
+    from_release: str | None = FROM_RELEASE,
+    platform: str | None = PLATFORM,
+    architecture: str | None = ARCHITECTURE,
+    network: str | None = NETWORK,
+    topology: str | None = TOPOLOGY,
+    backend: str | None = typer.Option(None, "--backend", help="Backend name, e.g. kube-api-new-connections."),
+    alert: str | None = typer.Option(None, "--alert", help="Alert name, e.g. KubeAPIErrorBudgetBurn."),
+    namespace: str | None = typer.Option(None, "--namespace", help="The alert's namespace (alert data only)."),
+    level: str | None = typer.Option(None, "--level", help="The alert's level, e.g. Warning (alert data only)."),
     rules: str = RULES_OPT,
     min_job_runs: int = MIN_RUNS_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (or an array without a name)."),
 ) -> None:
     """Find the historical P95/P99 a job's variant gets, with origin's fallbacks, and say which key matched.
 
-    Example: job-run-aggregator match --data backend_query_results.json --job-name periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade --backend kube-api-new-connections --json
+    Example: job-run-aggregator match --data backend_query_results.json
+    --job periodic-ci-openshift-release-master-ci-4.14-e2e-aws-ovn-upgrade --backend kube-api-new-connections
+    --json
     """
     if backend and alert:
         raise ConfigError("give --backend or --alert, not both")
     history = read_data(data, ALERT if alert else (BACKEND if backend else None))
     job_type = job_type_from(job_name, release, from_release, platform, architecture, network, topology)
-    if backend or alert:
-        m = history.best_match(backend or alert, job_type, rules, min_job_runs, namespace, level)
+    name = backend or alert
+    if name:
+        m = history.best_match(name, job_type, rules, min_job_runs, namespace, level)
         if as_json:
             stdout.out(json.dumps(m.to_json()))
         else:
@@ -76,7 +81,8 @@ def match_cmd(
         return
     from rich.table import Table
 
-    t = Table("name", "found", "P95", "P99", "runs", "matched JobType", "message", title=f"{job_type.short()} ({rules})")
+    columns = ("name", "found", "P95", "P99", "runs", "matched JobType", "message")
+    t = Table(*columns, title=f"{job_type.short()} ({rules})")
     for m in matches:
         key = m.matched_key
         t.add_row(m.requested_key.name, "yes" if m.found else "no", _num(m.p95), _num(m.p99),
@@ -104,22 +110,27 @@ def check_run_cmd(
     ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="Backend query_results.json."),
     run: str = typer.Option(..., "--run", help="The run: a local folder or gs://bucket/logs/<job>/<id>."),
-    alerts_data: Path = typer.Option(None, "--alerts-data", help="Alert query_results.json (judges alerts too)."),
-    job_name: str = typer.Option(None, "--job-name", help="Default: spec.job of the run's prowjob.json."),
-    release: str = typer.Option(None, "--release"),
-    from_release: str = typer.Option(None, "--from-release"),
-    platform: str = typer.Option(None, "--platform"),
-    architecture: str = typer.Option(None, "--architecture"),
-    network: str = typer.Option(None, "--network"),
-    topology: str = typer.Option(None, "--topology"),
+    alerts_data: Path | None = typer.Option(
+        None, "--alerts-data", help="Alert query_results.json (judges alerts too)."
+    ),
+    job_name: str | None = typer.Option(
+        None, "--job", help=f"{ONE_JOB_HELP} Default: spec.job of the run's prowjob.json."
+    ),
+    release: str | None = RELEASE,
+    from_release: str | None = FROM_RELEASE,
+    platform: str | None = PLATFORM,
+    architecture: str | None = ARCHITECTURE,
+    network: str | None = NETWORK,
+    topology: str | None = TOPOLOGY,
     rules: str = RULES_OPT,
     min_job_runs: int = MIN_RUNS_OPT,
-    junit: Path = typer.Option(None, "--junit", help="Write junit XML here."),
+    junit: Path | None = typer.Option(None, "--junit", help="Write junit XML here."),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
 ) -> None:
     """Judge one run's disruption (and alerts) against historical data the way origin does; exit 1 on failure.
 
-    Example: job-run-aggregator check-run --data backend_query_results.json --alerts-data alerts_query_results.json --run ./ci-artifacts/logs/<job>/<id> --junit junit-disruption.xml
+    Example: job-run-aggregator check-run --data backend_query_results.json --alerts-data alerts_query_results.json
+    --run ./ci-artifacts/logs/<job>/<id> --junit junit-disruption.xml
     """
     s = ctx_of(ctx).settings
     backend_data = read_data(data, BACKEND)
@@ -131,7 +142,7 @@ def check_run_cmd(
     flags = (release, from_release, platform, architecture, network, topology)
     if job_name is None and all(v is None for v in flags):
         if obs.prowjob is None:
-            raise InputError("cannot tell the job: prowjob.json unreadable; pass --job-name or the JobType flags",
+            raise InputError("cannot tell the job: prowjob.json unreadable; pass --job or the JobType flags",
                              path=run)
         job_name = obs.prowjob.job_name
     job_type = job_type_from(job_name, *flags)
@@ -141,7 +152,7 @@ def check_run_cmd(
     alerts = obs.alerts if alert_data is not None else None
     verdicts = judge_run(obs.disruption or {}, alerts, job_type, backend_data, alert_data, rules, min_job_runs)
     if junit:
-        junit.write_bytes(render_junit(verdicts, "BackendDisruption"))
+        steps.write_atomically(junit, render_junit(verdicts, "BackendDisruption"))
     if as_json:
         stdout.out(json.dumps([v.to_json() for v in verdicts], indent=2))
     else:

@@ -26,7 +26,8 @@ def serve_cmd(
 ) -> None:
     """Serve the dashboard: heat map, trends, drill-down, compare, match explainer (read-only).
 
-    Example: job-run-aggregator --warehouse duckdb:///./demo/ci_data.duckdb --bucket ./demo/ci-artifacts serve --port 8080
+    Example: job-run-aggregator --warehouse duckdb:///./demo/ci_data.duckdb --bucket ./demo/ci-artifacts
+    serve --port 8080
     """
     import uvicorn
 

@@ -6,42 +6,42 @@ import json
 
 import typer
 
-from job_run_aggregator.errors import SchemaDrift
 from job_run_aggregator.cli.main import app, ctx_of, stderr, stdout
+from job_run_aggregator.cli.options import JSON, print_json
+from job_run_aggregator.pipeline import steps
 
 
 @app.command("create-tables")
-def create_tables(ctx: typer.Context) -> None:
+def create_tables(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Create the dataset and every table, idempotently; report drift of existing tables without touching them.
 
     Example: job-run-aggregator --warehouse duckdb:///./ci_data.duckdb create-tables
     """
     c = ctx_of(ctx)
+    s = c.settings
     wh = c.warehouse()
-    if c.settings.dry_run:
-        results = wh.create_tables(dry_run=True)
-    else:
-        with wh.lock("create-tables", c.settings.lock_timeout):
-            results = wh.create_tables()
-    drift = []
+    with steps.writer_lock(wh, "create-tables", s.lock_timeout, s.dry_run):
+        results = steps.create_tables(wh, dry_run=s.dry_run)
     for r in results:
         if r.outcome == "drift":
-            drift.append(r.detail)
             stderr.print(f"{r.table}: differs from the definition: {r.detail}", markup=False)
+        elif as_json:
+            continue
         elif r.outcome == "exists":
             stdout.print(f"{r.table}: already exists")
         else:
             stdout.print(f"{r.table}: {r.outcome}", markup=False)
             if c.settings.dry_run:
                 stdout.print(r.detail, markup=False)
-    if drift:
-        raise SchemaDrift(
-            f"{len(drift)} table(s) differ from the definition; nothing was dropped or altered: " + " | ".join(drift)
-        )
+    if as_json:
+        print_json([{"table": r.table, "outcome": r.outcome, "detail": r.detail} for r in results])
+    drift = steps.drift_error(results)
+    if drift is not None:
+        raise drift
 
 
 @app.command("status")
-def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
     """Per table: row count and newest job-run time.
 
     Example: job-run-aggregator status --json

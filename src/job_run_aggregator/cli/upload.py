@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from job_run_aggregator.durations import parse_duration_option
-from job_run_aggregator.errors import InputError, TransientError
-from job_run_aggregator.retry import time_budget
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, Progress, upload
-from job_run_aggregator.model import RunSummary
 from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
 from job_run_aggregator.cli.main import Context, app, ctx_of, stderr, stdout
+from job_run_aggregator.cli.options import JOB, JSON, OUTPUT_DIR_HELP, parse_duration_option, print_json, utc
 from job_run_aggregator.cli.progress import upload_progress
+from job_run_aggregator.errors import TransientError
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits, Progress, upload
+from job_run_aggregator.model import RunSummary
+from job_run_aggregator.pipeline import steps
+from job_run_aggregator.retry import time_budget
 
-JOB_OPT = typer.Option(None, "--job", help="Only jobs matching this glob (repeatable).")
+JOB_OPT = JOB
 SINCE_OPT = typer.Option(None, "--since", help="Only runs with a build id after this one.")
 LOOKBACK_OPT = typer.Option(
     None, "--lookback", help="Re-check runs started this long before the newest loaded one (default 24h)."
 )
 WORKERS_OPT = typer.Option(None, "--workers", help="Concurrent object reads (default 8).")
-JSON_OPT = typer.Option(False, "--json", help="Also print the summary as one JSON object on stdout.")
 
 
 def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] | None, since: str | None,
@@ -32,19 +33,20 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
     """Build the objects, hold the writers' lock, upload, print the summary; exit non-zero if a run failed."""
     s = c.settings
     bucket, wh = c.bucket(), c.warehouse()
-    jobs_before = getattr(wh, "jobs_run", None)  # BigQuery counts the jobs it starts
 
-    def emit(table: str, row: dict) -> None:
+    def emit(table: str, row: dict[str, Any]) -> None:
         stdout.out(json.dumps({"table": table, "row": row}, default=str))
 
+    jobs_before = getattr(wh, "jobs_run", None)  # BigQuery counts the jobs it starts
     committed = CommittedSoFar()
-    lock = nullcontext() if s.dry_run else wh.lock(label, s.lock_timeout)
     try:
-        with lock, upload_progress(label) as progress, time_budget(s.upload_deadline, label):
+        with (steps.writer_lock(wh, label, s.lock_timeout, s.dry_run), upload_progress(label) as progress,
+              time_budget(s.upload_deadline, label)):
             summary = upload(
                 bucket, wh, kinds, job_patterns=jobs or (), since=since,
                 lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
                 workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=committed.watch(progress),
+                batch=BatchLimits(s.batch_rows, s.batch_runs),
             )
     except TransientError as exc:
         # The one error line says what is safe: committed runs stay loaded, the next upload resumes after them.
@@ -53,21 +55,20 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
         summary.bigquery_jobs = getattr(wh, "jobs_run", jobs_before) - jobs_before
     print_summary(label, summary, s.dry_run)
     if as_json:
-        stdout.out(json.dumps(summary.as_json()))
-    if summary.failed:
-        raise InputError(f"{summary.failed} run(s) failed to load; see the problems above (they are retried next time)")
+        print_json({"command": label, "dry_run": s.dry_run, **summary_json(summary)})
+    error = steps.upload_error(summary)
+    if error is not None:
+        raise error
     return summary
 
 
+def summary_json(summary: RunSummary) -> dict[str, Any]:
+    """An upload's counts as JSON (the `--json` summary of every uploading command)."""
+    return asdict(summary)
+
+
 def print_summary(label: str, s: RunSummary, dry_run: bool = False) -> None:
-    rows = ", ".join(f"{t} {n}" for t, n in sorted(s.rows.items())) or "none"
-    verb = "would load" if dry_run else "loaded"
-    jobs = f"; BigQuery jobs {s.bigquery_jobs}" if s.bigquery_jobs is not None else ""
-    stderr.print(
-        f"{label}: jobs {s.jobs}, runs seen {s.seen}, {verb} {s.loaded}, already loaded {s.skipped}, "
-        f"unfinished {s.unfinished}, failed {s.failed}; rows {verb}: {rows}; problems {len(s.problems)}{jobs}",
-        markup=False,
-    )
+    stderr.print(f"{label}: {steps.describe_upload(s, dry_run)}", markup=False)
 
 
 class CommittedSoFar:
@@ -82,7 +83,7 @@ class CommittedSoFar:
             self.summary, self.jobs_done = summary, self.jobs_done + 1
             progress.advance(job, summary)
 
-        return Progress(progress.start, advance)
+        return replace(progress, advance=advance)
 
     def describe(self) -> str:
         s = self.summary
@@ -95,8 +96,10 @@ class CommittedSoFar:
 
 
 @app.command("upload-all")
-def upload_all(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT, lookback: str = LOOKBACK_OPT,
-               workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
+def upload_all(
+    ctx: typer.Context, job: list[str] | None = JOB_OPT, since: str | None = SINCE_OPT,
+    lookback: str | None = LOOKBACK_OPT, workers: int | None = WORKERS_OPT, as_json: bool = JSON,
+) -> None:
     """Run the job-run, disruption and alert uploaders in one pass over each run (each object read once).
 
     Example: job-run-aggregator --bucket ./ci-artifacts upload-all --job '*-e2e-aws-*' --workers 16
@@ -105,8 +108,10 @@ def upload_all(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_
 
 
 @app.command("upload-job-runs")
-def upload_job_runs(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT,
-                    lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
+def upload_job_runs(
+    ctx: typer.Context, job: list[str] | None = JOB_OPT, since: str | None = SINCE_OPT,
+    lookback: str | None = LOOKBACK_OPT, workers: int | None = WORKERS_OPT, as_json: bool = JSON,
+) -> None:
     """Load JobRuns and TestRuns (junit) rows for runs not yet loaded.
 
     Example: job-run-aggregator upload-job-runs --lookback 48h
@@ -115,8 +120,10 @@ def upload_job_runs(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = S
 
 
 @app.command("upload-test-runs", hidden=True)
-def upload_test_runs(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT,
-                     lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
+def upload_test_runs(
+    ctx: typer.Context, job: list[str] | None = JOB_OPT, since: str | None = SINCE_OPT,
+    lookback: str | None = LOOKBACK_OPT, workers: int | None = WORKERS_OPT, as_json: bool = JSON,
+) -> None:
     """Alias of upload-job-runs (the Go tool's name).
 
     Example: job-run-aggregator upload-test-runs
@@ -125,8 +132,10 @@ def upload_test_runs(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = 
 
 
 @app.command("upload-disruptions")
-def upload_disruptions(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT,
-                       lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
+def upload_disruptions(
+    ctx: typer.Context, job: list[str] | None = JOB_OPT, since: str | None = SINCE_OPT,
+    lookback: str | None = LOOKBACK_OPT, workers: int | None = WORKERS_OPT, as_json: bool = JSON,
+) -> None:
     """Load BackendDisruption rows (ceil per file, summed across files) for runs not yet loaded.
 
     Example: job-run-aggregator upload-disruptions --job 'periodic-ci-openshift-release-master-ci-4.14-*'
@@ -135,8 +144,10 @@ def upload_disruptions(ctx: typer.Context, job: list[str] = JOB_OPT, since: str 
 
 
 @app.command("upload-alerts")
-def upload_alerts(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SINCE_OPT,
-                  lookback: str = LOOKBACK_OPT, workers: int = WORKERS_OPT, as_json: bool = JSON_OPT) -> None:
+def upload_alerts(
+    ctx: typer.Context, job: list[str] | None = JOB_OPT, since: str | None = SINCE_OPT,
+    lookback: str | None = LOOKBACK_OPT, workers: int | None = WORKERS_OPT, as_json: bool = JSON,
+) -> None:
     """Load Alerts rows (summed across files, ceil once, zeros for known alerts) for runs not yet loaded.
 
     Example: job-run-aggregator upload-alerts
@@ -146,41 +157,53 @@ def upload_alerts(ctx: typer.Context, job: list[str] = JOB_OPT, since: str = SIN
 
 @app.command("generate-sample-data")
 def generate_sample_data(
-    out: Path = typer.Option(Path("./ci-artifacts"), "--out", help="Folder to write the bucket into."),
+    output_dir: Path = typer.Option(Path("./ci-artifacts"), "--output-dir", help=f"{OUTPUT_DIR_HELP}: the bucket."),
     jobs: int = typer.Option(12, "--jobs", help="Number of jobs."),
     days: int = typer.Option(21, "--days", help="Days of history."),
     seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same bytes)."),
-    now: datetime = typer.Option(None, "--now", help="End of the history (default: now, UTC)."),
-    job_names_file: Path = typer.Option(None, "--job-names-file", help="Also write the job-name list here."),
-    payload_runs: int = typer.Option(0, "--payload-runs", help="Extra runs of one job for one payload (for analyze-job-runs)."),
+    now: datetime | None = typer.Option(None, "--now", help="End of the history (default: now, UTC)."),
+    job_names_file: Path | None = typer.Option(None, "--job-names-file", help="Also write the job-name list here."),
+    payload_runs: int = typer.Option(
+        0, "--payload-runs", help="Extra runs of one job for one payload (for analyze-job-runs)."
+    ),
     payload_disruption_factor: float = typer.Option(1.0, "--payload-disruption-factor",
                                                     help="> 1 makes the payload's runs worse than history."),
     malformed: int = typer.Option(0, "--malformed", help="Runs that get one malformed backend-disruption file."),
+    plant_regression: list[str] | None = typer.Option(
+        None, "--plant-regression", help="BACKEND:JOB:DATE:SECONDS: from DATE (UTC) on, every run of JOB reports "
+        "SECONDS more of BACKEND (repeatable; for `regressions`)."),
+    as_json: bool = JSON,
+    junit_cases: int = typer.Option(0, "--junit-cases", min=0, help="Extra junit test cases per run (real e2e "
+                                    "runs: 3,000-5,000; the benchmark profile uses 3000; default 0: the demo's ~20)."),
+    noise_objects: int = typer.Option(0, "--noise-objects", min=0, help="Unrelated objects per run, as real runs "
+                                      "hold thousands (pod logs, must-gather); no uploader reads them."),
 ) -> None:
     """Write a realistic prow bucket (prowjob/started/finished, disruption, alerts, cluster-data, junit).
 
-    Example: job-run-aggregator generate-sample-data --out ./ci-artifacts --jobs 50 --days 21 --seed 7
+    Example: job-run-aggregator generate-sample-data --output-dir ./ci-artifacts --jobs 50 --days 21 --seed 7
     """
-    from job_run_aggregator.pipeline.sample_data import PayloadSpec, sample_job_names
+    from job_run_aggregator.pipeline.sample_data import ArtifactShape, PayloadSpec, sample_job_names
     from job_run_aggregator.pipeline.sample_data import generate_sample_data as generate
 
     payload = PayloadSpec(runs=payload_runs, disruption_factor=payload_disruption_factor) if payload_runs else None
-    summary = generate(out, jobs=jobs, days=days, seed=seed, now=_utc(now), payload=payload, malformed=malformed)
+    from job_run_aggregator.pipeline.sample_data import parse_planted_regression
+
+    plants = [parse_planted_regression(text) for text in plant_regression or ()]
+    shape = ArtifactShape(junit_cases, noise_objects) if junit_cases or noise_objects else None
+    summary = generate(output_dir, jobs=jobs, days=days, seed=seed, now=utc(now), payload=payload, malformed=malformed,
+                       plant_regressions=plants, shape=shape)
     if job_names_file:
-        job_names_file.write_text(render_job_names_file(sample_job_names(jobs)))
-    stderr.print(f"wrote {summary.runs} runs of {summary.jobs} jobs ({summary.files} files) to {out}", markup=False)
+        steps.write_atomically(job_names_file, render_job_names_file(sample_job_names(jobs)).encode())
+    stderr.print(f"wrote {summary.runs} runs of {summary.jobs} jobs ({summary.files} files) to {output_dir}",
+                 markup=False)
     if payload_runs:
         stderr.print(f"payload {summary.payload_tag} (aggregation id {summary.aggregation_id}): "
                      f"{summary.payload_runs} runs", markup=False)
+    if as_json:
+        written = {k: v for k, v in asdict(summary).items() if k not in ("out", "job_names")}
+        print_json({"output_dir": str(output_dir), "job_names_file": str(job_names_file) if job_names_file else None,
+                    **written})
 
 
 def render_job_names_file(names: list[str]) -> str:
     return "// generated by job-run-aggregator generate-sample-data\n" + "".join(f"{n}\n" for n in names)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    from datetime import timezone
-
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

@@ -15,20 +15,21 @@ report shows how the variants moved instead of every key as added and missing.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.model import Release, format_seconds, release_order
 from job_run_aggregator.history.results_file import (
+    ALERT_SCOPE_COLUMNS,
     MASTER_NODES_UPDATED,
-    VARIANT_COLUMNS,
     check_row,
     name_column,
     percentile_value,
     sort_key,
 )
+from job_run_aggregator.model import VARIANT_COLUMNS
 
 # The Go tool's --leeway default: P99 may grow by 30% before a reviewer has to look.
 DEFAULT_LEEWAY_PERCENT = 30.0
@@ -36,7 +37,6 @@ RELEASE_SWITCH_SHARE = 0.6
 # Sections list at most this many rows, and the whole report stays under GitHub's 65 536-character body limit.
 DEFAULT_MAX_ROWS = 50
 DEFAULT_MAX_CHARS = 60_000
-_RELEASE = re.compile(r"(\d+)\.(\d+)")
 _HEADER = (
     "| Name | Release | From | Arch | Network | Platform | Topology | Job Results "
     "| P95 | P95 % change | P99 | P99 % change |\n"
@@ -131,12 +131,13 @@ def compare(
 
     compared_new = [row for row in new_rows if row["Release"] == release]
     compared_current = [row for row in current_rows if basis is not None and row["Release"] == basis]
-    with_masters = any(MASTER_NODES_UPDATED in row for row in compared_new) and any(
-        MASTER_NODES_UPDATED in row for row in compared_current
-    )
-    new_by_key = _by_key(((row, row) for row in compared_new), name, with_masters, "new")
+    with_masters = _both_have(MASTER_NODES_UPDATED, compared_new, compared_current)
+    # Alert rows keyed by namespace and level too (a3, a4) when both sides carry them.
+    with_scope = _both_have(ALERT_SCOPE_COLUMNS[0], compared_new, compared_current)
+    new_by_key = _by_key(((row, row) for row in compared_new), name, with_masters, "new", with_scope)
     current_by_key = _by_key(
-        ((row, _shifted_row(row, basis, release)) for row in compared_current), name, with_masters, "current"
+        ((row, _shifted_row(row, basis, release)) for row in compared_current), name, with_masters, "current",
+        with_scope,
     )
 
     increases: list[Change] = []
@@ -188,30 +189,87 @@ def compare(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ReleaseComparisons:
+    """One comparison per release of a file that holds several (origin's newest files hold two)."""
+
+    comparisons: tuple[Comparison, ...]
+
+    @property
+    def output_rows(self) -> tuple[Mapping[str, object], ...]:
+        return tuple(row for c in self.comparisons for row in c.output_rows)
+
+
+def compare_releases(
+    current_rows: Sequence[Mapping[str, object]],
+    new_rows: Sequence[Mapping[str, object]],
+    releases: Sequence[str],
+    leeway: float = DEFAULT_LEEWAY_PERCENT,
+) -> ReleaseComparisons:
+    """Compare each of `releases` on its own: its new rows with the current rows of the same release (or, when
+    the current file lacks it, of the newest older release, shifted as in a release switch).
+
+    Raises:
+        ConfigError: no release given, or a bad leeway.
+        InputError: as `compare`.
+    """
+    if not releases:
+        raise ConfigError("no release to compare: give at least one --release")
+    results = []
+    for release in dict.fromkeys(releases):
+        # The release is written whatever its row count: a file of several releases keeps each of them.
+        results.append(compare(current_rows, new_rows, leeway, target_release=release, previous_release=release))
+    return ReleaseComparisons(tuple(results))
+
+
+def render_releases_markdown(result: ReleaseComparisons, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """Render one report per release, each under a heading naming it; the whole stays within `max_chars`."""
+    if len(result.comparisons) == 1:
+        return render_markdown(result.comparisons[0], max_chars=max_chars)
+    share = max_chars // len(result.comparisons) - 40
+    parts = []
+    for c in result.comparisons:
+        parts.append(f"### {_kind(c)} {c.release}\n\n{render_markdown(c, max_chars=share, label_release=True)}")
+    return "\n".join(parts)
+
+
+def needs_review_any(result: ReleaseComparisons) -> bool:
+    """Tell whether any release's comparison needs a person to look."""
+    return any(needs_review(c) for c in result.comparisons)
+
+
 def needs_review(comparison: Comparison) -> bool:
     """Tell whether a person must look: a P99 rose beyond the leeway, or a key lost its data."""
     return bool(comparison.increases or comparison.missing)
 
 
 def render_markdown(
-    comparison: Comparison, max_rows: int = DEFAULT_MAX_ROWS, max_chars: int = DEFAULT_MAX_CHARS
+    comparison: Comparison,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    label_release: bool = False,
 ) -> str:
     """Render the comparison as a pull-request message: a summary line, then a collapsible table per section.
 
     Each section lists at most `max_rows` rows (the largest changes first); fewer when needed to keep the
-    message within `max_chars`. The output file holds every row.
+    message within `max_chars`. The output file holds every row. `label_release` names the release in every
+    section title (for reports that cover several releases).
     """
     rows = max(max_rows, 0)
     while True:
-        text = _markdown(comparison, rows)
+        text = _markdown(comparison, rows, label_release)
         if len(text) <= max_chars or rows == 0:
             return text
         rows //= 2
 
 
-def _markdown(comparison: Comparison, max_rows: int) -> str:
+def _kind(comparison: Comparison) -> str:
+    return "Alert" if comparison.name_column == "AlertName" else "Backend disruption"
+
+
+def _markdown(comparison: Comparison, max_rows: int, label_release: bool = False) -> str:
     c = comparison
-    kind = "Alert" if c.name_column == "AlertName" else "Backend disruption"
+    kind = _kind(c)
     verdict = "review needed" if needs_review(c) else "no review needed"
     summary = (
         f"**{kind}** historical data for **{c.release}** (P99 leeway {c.leeway:g}%): "
@@ -231,7 +289,7 @@ def _markdown(comparison: Comparison, max_rows: int) -> str:
             f"\nRelease switch: the new {c.release} rows are compared with the current {c.current_release} rows "
             f"(releases shifted by one step: {c.current_release} → {c.release}).\n"
         )
-    if c.ignored_rows:
+    if c.ignored_rows and not label_release:
         parts.append(f"\n{_count(c.ignored_rows, 'new row')} of other releases not part of the output.\n")
     sections = (
         (f"P99 increases over the {c.leeway:g}% leeway", c.increases, "changed"),
@@ -241,7 +299,8 @@ def _markdown(comparison: Comparison, max_rows: int) -> str:
     )
     for title, changes, kind_of_change in sections:
         if changes:
-            parts.append(_section(title, changes, kind_of_change, max_rows))
+            parts.append(_section(f"{c.release}: {title}" if label_release else title, changes, kind_of_change,
+                                  max_rows))
     return "".join(parts)
 
 
@@ -265,8 +324,11 @@ def _table_row(change: Change, kind_of_change: str) -> str:
         p99_change = _format_change(change.p99_change, change.previous_p99)
     else:
         p95_change = p99_change = kind_of_change
+    name = row[name_column(row)]
+    if ALERT_SCOPE_COLUMNS[0] in row:
+        name = f"{name} ({', '.join(str(row.get(column, '')) for column in ALERT_SCOPE_COLUMNS)})"
     cells = (
-        row[name_column(row)],
+        name,
         row["Release"],
         row["FromRelease"],
         row["Architecture"],
@@ -291,8 +353,7 @@ def _cell(value: object) -> str:
 
 
 def _seconds(value: float) -> str:
-    text = f"{value:.2f}"
-    return text.rstrip("0").rstrip(".")
+    return format_seconds(value, unit="")
 
 
 def _format_change(percent: float | None, previous: float | None) -> str:
@@ -333,21 +394,30 @@ def _common_name_column(current_rows: Sequence[Mapping[str, object]], new_rows: 
     return (names["new"] or names["current"] or {"BackendName"}).pop()
 
 
+def _both_have(column: str, new: Sequence[Mapping[str, object]], current: Sequence[Mapping[str, object]]) -> bool:
+    return any(column in row for row in new) and any(column in row for row in current)
+
+
 def _by_key(
-    pairs: Iterable[tuple[Mapping[str, object], Mapping[str, object]]], name: str, with_masters: bool, label: str
+    pairs: Iterable[tuple[Mapping[str, object], Mapping[str, object]]],
+    name: str,
+    with_masters: bool,
+    label: str,
+    with_scope: bool = False,
 ) -> dict[tuple[object, ...], Mapping[str, object]]:
     """Map the key of each (row, row as compared) pair to the row."""
     by_key: dict[tuple[object, ...], Mapping[str, object]] = {}
     for row, compared in pairs:
-        key = _key(compared, name, with_masters)
+        key = _key(compared, name, with_masters, with_scope)
         if key in by_key:
             raise InputError(f"{label} data has the key {sort_key(row)} twice")
         by_key[key] = row
     return by_key
 
 
-def _key(row: Mapping[str, object], name: str, with_masters: bool) -> tuple[object, ...]:
-    key = (row[name], *(row[column] for column in VARIANT_COLUMNS))
+def _key(row: Mapping[str, object], name: str, with_masters: bool, with_scope: bool = False) -> tuple[object, ...]:
+    scope = tuple(row.get(column) for column in ALERT_SCOPE_COLUMNS) if with_scope else ()
+    key = (row[name], *scope, *(row[column] for column in VARIANT_COLUMNS))
     return (*key, row.get(MASTER_NODES_UPDATED)) if with_masters else key
 
 
@@ -362,12 +432,14 @@ def _shifted_row(row: Mapping[str, object], source: str | None, target: str) -> 
 
 
 def _shift_from_release(from_release: str, source: str, target: str) -> str:
-    source_version, target_version = _parse_release(source), _parse_release(target)
-    from_version = _parse_release(from_release)
+    source_version, target_version = Release.parse(source), Release.parse(target)
+    from_version = Release.parse(from_release)
     if from_release == source:
         return target
-    if source_version and target_version and from_version and source_version[0] == target_version[0] == from_version[0]:
-        return f"{from_version[0]}.{from_version[1] + target_version[1] - source_version[1]}"
+    if source_version and target_version and from_version and (
+        source_version.major == target_version.major == from_version.major
+    ):
+        return f"{from_version.major}.{from_version.minor + target_version.minor - source_version.minor}"
     return from_release
 
 
@@ -396,18 +468,10 @@ def _basis_release(counts: Mapping[str, int], release: str) -> str | None:
     return max(older or counts, key=_release_order)
 
 
-def _parse_release(release: str) -> tuple[int, int] | None:
-    match = _RELEASE.fullmatch(release)
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def _release_order(release: str) -> tuple[int, int, int, str]:
-    version = _parse_release(release)
-    return (1, *version, "") if version else (0, 0, 0, release)
+_release_order = release_order
 
 
 def _shift_release(release: str, steps: int) -> str:
-    version = _parse_release(release)
-    if version is None or version[1] + steps < 0:
-        return ""
-    return f"{version[0]}.{version[1] + steps}"
+    version = Release.parse(release)
+    shifted = version.shifted(steps) if version else None
+    return str(shifted) if shifted else ""

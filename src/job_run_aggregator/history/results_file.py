@@ -16,10 +16,14 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from job_run_aggregator.errors import InputError
+from job_run_aggregator.model import VARIANT_COLUMNS
 
 NAME_COLUMNS = ("BackendName", "AlertName", "Name")
-VARIANT_COLUMNS = ("Release", "FromRelease", "Platform", "Architecture", "Network", "Topology")
 MASTER_NODES_UPDATED = "MasterNodesUpdated"
+# Alert rows since 2023-02 carry the alert's namespace and level (part of the key), since 2023-08 also the
+# first and last start time of a run of the release in which the alert was observed (RFC 3339 UTC strings).
+ALERT_SCOPE_COLUMNS = ("AlertNamespace", "AlertLevel")
+OBSERVED_COLUMNS = ("FirstObserved", "LastObserved")
 _REQUIRED = (*VARIANT_COLUMNS, "JobRuns", "P95", "P99")
 _PERCENTILE_COLUMN = re.compile(r"P\d+(?:\.\d+)?")
 # Go's encoding/json escapes these besides '"' and '\\': control characters, the HTML characters <, >, &
@@ -64,12 +68,17 @@ def name_column(row: Mapping[str, object]) -> str:
 
 
 def sort_key(row: Mapping[str, object]) -> str:
-    """Return origin's key string `Name_From_Release_Arch_Platform_Network_Topology`, the files' sort order."""
+    """Return origin's key string `Name_From_Release_Arch_Platform_Network_Topology`, the files' sort order.
+
+    Alert rows with a namespace and level are keyed `Alert_Namespace_Level_From_Release_…` (origin since 2023-02).
+    """
     name = row[name_column(row)]
+    scope = [row[column] for column in ALERT_SCOPE_COLUMNS if column in row]
     return "_".join(
         str(part)
         for part in (
             name,
+            *scope,
             row["FromRelease"],
             row["Release"],
             row["Architecture"],
@@ -172,7 +181,7 @@ def check_row(row: object) -> None:
     missing = [column for column in _REQUIRED if column not in row]
     if missing:
         raise InputError(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    for column in (name, *VARIANT_COLUMNS):
+    for column in (name, *VARIANT_COLUMNS, *(c for c in (*ALERT_SCOPE_COLUMNS, *OBSERVED_COLUMNS) if c in row)):
         if not isinstance(row[column], str):
             raise InputError(f"{column} is {_json_type(row[column])}, expected a string")
     job_runs = row["JobRuns"]
@@ -223,8 +232,10 @@ def _describe(row: object) -> str:
 
 
 def _column_order(row: Mapping[str, object]) -> list[str]:
-    """Order columns as the 2025 file does: name, variant, MasterNodesUpdated, JobRuns, P95, P99, P75, P50, rest."""
-    first = [name_column(row), *VARIANT_COLUMNS]
+    """Order columns as origin's newest files do: name, [AlertNamespace, AlertLevel, FirstObserved, LastObserved],
+    variant, MasterNodesUpdated, JobRuns, P95, P99, P75, P50, then the rest."""
+    scope = [column for column in (*ALERT_SCOPE_COLUMNS, *OBSERVED_COLUMNS) if column in row]
+    first = [name_column(row), *scope, *VARIANT_COLUMNS]
     if MASTER_NODES_UPDATED in row:
         first.append(MASTER_NODES_UPDATED)
     first += ["JobRuns", "P95", "P99"]

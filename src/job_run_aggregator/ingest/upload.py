@@ -1,65 +1,52 @@
 """The uploaders: find each job's runs not yet loaded, read them once, load their rows exactly once (DESIGN §6).
 
-Per job and uploader, listing starts after the newest loaded build id older than the look-back window, and
-ids already loaded inside the window are skipped, so a run that finished late is still picked up. Runs are
-read and committed in chunks of one job's runs (at most CHUNK_RUNS), each chunk's rows together with its job-run
-(marker) rows, by a writer thread so that reading the next chunk overlaps the commit.
+Which runs are new comes from ingest/state.py. Jobs are listed in name order and their new runs read in chunks
+of one job's runs (at most CHUNK_RUNS), on a pool of workers that reads ahead across jobs. Each chunk's rows,
+marker (job-run) rows included, go to the loader (ingest/loader.py), which commits them in batches across jobs
+(`BatchLimits`: at most 50,000 rows or 5,000 runs per commit) on a writer thread while reading goes on.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from job_run_aggregator.artifacts.buckets.base import Bucket
-from job_run_aggregator.errors import InputError
-from job_run_aggregator.model import Problem, RunSummary
+from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath
 from job_run_aggregator.artifacts.runs import (
-    ALERTS, KINDS, MARKER_TABLE, JobInfo, ParsedRun, parse_run, problem_rows, rows_for_run, wanted_object,
+    ALERTS,
+    KINDS,
+    JobInfo,
+    ParsedRun,
+    parse_run,
+    problem_rows,
+    rows_for_run,
+    wanted_glob,
+    wanted_object,
 )
+from job_run_aggregator.errors import InputError
+from job_run_aggregator.ingest.loader import BatchLimits, DryRunLoader, Emit, Loader, Rows, WarehouseLoader
+from job_run_aggregator.ingest.state import (
+    DEFAULT_LOOKBACK,
+    KnownAlerts,
+    LoadedState,
+    read_known_alerts,
+    read_loaded_state,
+)
+from job_run_aggregator.model import Problem, RunStatus, RunSummary
 from job_run_aggregator.warehouse.base import Warehouse
+
+__all__ = ["CHUNK_RUNS", "DEFAULT_LOOKBACK", "BatchLimits", "Progress", "select_jobs", "upload"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOOKBACK = timedelta(hours=24)
 CHUNK_RUNS = 100
-
-# Build ids are equal-length decimal strings, so MAX(Name) is the newest id.
-LOADED_SQL = """
-SELECT r.JobName AS JobName, r.Name AS Name,
-       r.StartTime >= TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND) AS InWindow
-FROM {marker} AS r
-JOIN (SELECT JobName, MAX(StartTime) AS Newest FROM {marker} GROUP BY JobName) AS n ON r.JobName = n.JobName
-WHERE r.StartTime >= TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND)
-UNION ALL
-SELECT r.JobName AS JobName, MAX(r.Name) AS Name, FALSE AS InWindow
-FROM {marker} AS r
-JOIN (SELECT JobName, MAX(StartTime) AS Newest FROM {marker} GROUP BY JobName) AS n ON r.JobName = n.JobName
-WHERE r.StartTime < TIMESTAMP_SUB(n.Newest, INTERVAL @lookback_seconds SECOND)
-GROUP BY r.JobName
-"""
-
-# Runs that failed (unusable prowjob.json) are recorded in LoadProblems and not marked loaded; they are re-read
-# on every upload, however old, so a failure is never silently outside the look-back window.
-FAILED_SQL = """
-SELECT DISTINCT p.JobName AS JobName, p.JobRunName AS Name
-FROM LoadProblems AS p LEFT JOIN {marker} AS r ON r.Name = p.JobRunName
-WHERE p.Uploader = @uploader AND r.Name IS NULL
-"""
-
-# Known alerts are read from the recent partitions only: a release's alerts all show up while it is being
-# tested, and scanning years of Alerts on BigQuery every 4 hours would cost far more than it tells.
-KNOWN_ALERTS_WINDOW = timedelta(days=90)
-KNOWN_ALERTS_SQL = """
-SELECT DISTINCT j.Release AS Release, a.Name AS Name, a.Namespace AS Namespace, a.Level AS Level
-FROM Alerts AS a JOIN Jobs AS j ON a.JobName = j.JobName
-WHERE a.JobRunStartTime >= @since
-"""
 
 
 @dataclass(slots=True)
@@ -67,68 +54,10 @@ class Progress:
     """Callbacks the CLI turns into a progress bar or log lines."""
 
     start: Callable[[int], None] = lambda total: None
+    # Called once the job's runs are committed (with those of the other jobs in the same batch).
     advance: Callable[[str, RunSummary], None] = lambda job, summary: None
-
-
-@dataclass(slots=True)
-class LoadedState:
-    """Per job: where listing starts and which ids inside the look-back window are loaded, per uploader."""
-
-    start_after: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> job -> id
-    loaded: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # kind -> job -> ids in window
-    failed: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # kind -> job -> ids to retry
-
-    def listing_start(self, job: str, kinds: Iterable[str], since: str | None) -> str | None:
-        # The lowest start over the uploaders: one listing serves them all.
-        starts = [self.start_after.get(k, {}).get(job) for k in kinds]
-        start = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
-        if since is not None and (start is None or since > start):
-            start = since
-        return start
-
-    def missing_kinds(self, job: str, run_id: str, kinds: Iterable[str]) -> tuple[str, ...]:
-        out = []
-        for k in kinds:
-            after = self.start_after.get(k, {}).get(job)
-            if run_id in self.failed.get(k, {}).get(job, set()):
-                out.append(k)
-            elif (after is not None and run_id <= after) or run_id in self.loaded.get(k, {}).get(job, set()):
-                continue
-            else:
-                out.append(k)
-        return tuple(out)
-
-    def failed_runs(self, job: str, kinds: Iterable[str]) -> list[str]:
-        """Ids of this job's failed runs still to retry, oldest first."""
-        return sorted(set().union(*(self.failed.get(k, {}).get(job, set()) for k in kinds)))
-
-
-def read_loaded_state(warehouse: Warehouse, kinds: Iterable[str], lookback: timedelta) -> LoadedState:
-    state = LoadedState()
-    for kind in kinds:
-        marker = MARKER_TABLE[kind]
-        rows = warehouse.query(LOADED_SQL.format(marker=marker), {"lookback_seconds": int(lookback.total_seconds())})
-        starts: dict[str, str] = {}
-        loaded: dict[str, set[str]] = {}
-        for r in rows:
-            if r["InWindow"]:
-                loaded.setdefault(r["JobName"], set()).add(r["Name"])
-            elif r["Name"] is not None:
-                starts[r["JobName"]] = r["Name"]
-        state.start_after[kind], state.loaded[kind] = starts, loaded
-        failed: dict[str, set[str]] = {}
-        for r in warehouse.query(FAILED_SQL.format(marker=marker), {"uploader": kind}):
-            failed.setdefault(r["JobName"], set()).add(r["Name"])
-        state.failed[kind] = failed
-    return state
-
-
-def read_known_alerts(warehouse: Warehouse, now: datetime) -> dict[str, set[tuple[str, str, str]]]:
-    """Alert keys seen per release in the last KNOWN_ALERTS_WINDOW (the zero-injection candidates)."""
-    known: dict[str, set[tuple[str, str, str]]] = {}
-    for r in warehouse.query(KNOWN_ALERTS_SQL, {"since": now - KNOWN_ALERTS_WINDOW}):
-        known.setdefault(r["Release"], set()).add((r["Name"], r["Namespace"], r["Level"]))
-    return known
+    # Asked after each job: True cuts the open batch short there, commits it and ends the upload (a clean stop).
+    stopping: Callable[[], bool] = lambda: False
 
 
 def select_jobs(rows: Iterable[dict[str, Any]], patterns: Sequence[str] = ()) -> list[JobInfo]:
@@ -148,13 +77,16 @@ def upload(
     lookback: timedelta = DEFAULT_LOOKBACK,
     workers: int = 8,
     dry_run: bool = False,
-    emit: Callable[[str, dict[str, Any]], None] | None = None,
+    emit: Emit | None = None,
     progress: Progress | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    batch: BatchLimits | None = None,
 ) -> RunSummary:
     """Load every finished, not yet loaded run of the selected jobs; return the counts.
 
-    `dry_run` loads nothing and hands every row to `emit(table, row)` instead.
+    `dry_run` loads nothing and hands every row to `emit(table, row)` instead. When `progress.stopping()` turns
+    true, the upload commits what it has read up to the end of the current job and returns (the jobs after it
+    are left for the next upload; `progress.advance` was called for exactly the committed ones).
     """
     unknown = set(kinds) - set(KINDS)
     if unknown:
@@ -166,95 +98,103 @@ def upload(
     state = read_loaded_state(warehouse, kinds, lookback)
     known = read_known_alerts(warehouse, now()) if ALERTS in kinds else {}
     progress.start(len(jobs))
-    loader = _Loader(warehouse, summary, dry_run, emit)
+    loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary, batch)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        cycle = _Cycle(bucket, loader, pool, state, known, summary, since, now)
+        pending: deque[_Chunk] = deque()
+
+        def drain(limit: int) -> bool:
+            """Hand finished chunks over, in job order, until at most `limit` runs are pending; True: stopped."""
+            while pending and (pending[0].done is not None or sum(len(c.runs) for c in pending) > limit):
+                chunk = pending.popleft()
+                _finish(cycle, chunk)
+                if chunk.done is not None and progress.stopping():
+                    _drop(pending)
+                    return True
+            return False
+
         try:
-            for job in jobs:
-                job_kinds = job.kinds(kinds)
-                if job_kinds:
-                    _upload_job(bucket, loader, pool, job, job_kinds, state, since, known, summary, now)
-                # progress.advance promises the job is committed (the scheduler stops there on SIGTERM).
-                loader.then(lambda name=job.name: progress.advance(name, summary))
+            try:
+                for job in jobs:
+                    if cycle.errors:
+                        break  # a read failed: list no more jobs; draining below raises its error
+                    job_kinds = job.kinds(kinds)
+                    if job_kinds:
+                        pending.extend(_job_chunks(cycle, job, job_kinds))
+                    # The job counts as done once everything added up to here is committed.
+                    pending.append(_Chunk(job, (), (), done=partial(progress.advance, job.name, summary)))
+                    # Read ahead across jobs (a cycle's new runs are a few per job), a bounded number of runs.
+                    if drain(READ_AHEAD_RUNS):
+                        break
+                else:
+                    drain(-1)
+                if cycle.errors:
+                    drain(-1)
+            except BaseException:
+                # Runs read completely before the failure are committed: a server going away costs nothing read.
+                _drop(pending)
+                try:
+                    loader.flush()
+                    loader.wait()
+                except Exception as exc:  # noqa: BLE001 - the first error is the one to report
+                    log.warning("committing the runs read before the failure failed too: %s", exc)
+                raise
+            loader.flush()
             loader.wait()
         finally:
             loader.close()
     return summary
 
 
-class _Loader:
-    """Commits each chunk's rows on a writer thread, one commit in flight, while the next chunk is read.
-
-    DuckDB and the BigQuery client release the GIL, so reading and parsing proceed during a commit. A chunk's
-    counts reach the summary, and callbacks registered after it run, only once it is committed.
-    """
-
-    def __init__(self, warehouse: Warehouse, summary: RunSummary, dry_run: bool, emit) -> None:
-        self.warehouse, self.summary, self.dry_run, self.emit = warehouse, summary, dry_run, emit
-        self.writer = None if dry_run else ThreadPoolExecutor(max_workers=1, thread_name_prefix="jra-load")
-        self.committing: Future | None = None
-        self.counts: RunSummary | None = None
-        self.callbacks: list[Callable[[], None]] = []
-
-    def submit(self, batch: dict[str, list[dict[str, Any]]], counts: RunSummary) -> None:
-        self.wait()
-        # Marker tables go last (see rows_for_run); dict order is insertion order, so re-order explicitly.
-        markers = set(MARKER_TABLE.values())
-        ordered = {t: r for t, r in batch.items() if t not in markers} | {t: r for t, r in batch.items() if t in markers}
-        if self.dry_run:
-            for table, rows in ordered.items():
-                for row in rows:
-                    if self.emit:
-                        self.emit(table, row)
-                counts.rows[table] = counts.rows.get(table, 0) + len(rows)
-            _add_counts(self.summary, counts)
-            return
-        self.committing, self.counts = self.writer.submit(self.warehouse.load, ordered), counts
-
-    def then(self, callback: Callable[[], None]) -> None:
-        """Run `callback` once everything submitted so far is committed (now, when nothing is in flight)."""
-        if self.committing is None:
-            callback()
-        else:
-            self.callbacks.append(callback)
-
-    def wait(self) -> None:
-        """Wait for the commit in flight; its error, if any, is raised here; then run the waiting callbacks."""
-        if self.committing is None:
-            return
-        done, counts, self.committing, self.counts = self.committing, self.counts, None, None
-        for table, n in done.result().items():
-            counts.rows[table] = counts.rows.get(table, 0) + n
-        _add_counts(self.summary, counts)
-        callbacks, self.callbacks = self.callbacks, []
-        for callback in callbacks:
-            callback()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.shutdown(wait=True)
+READ_AHEAD_RUNS = CHUNK_RUNS
 
 
-def _add_counts(summary: RunSummary, counts: RunSummary) -> None:
-    summary.loaded += counts.loaded
-    summary.unfinished += counts.unfinished
-    summary.failed += counts.failed
-    summary.problems.extend(counts.problems)
-    for table, n in counts.rows.items():
-        summary.rows[table] = summary.rows.get(table, 0) + n
+@dataclass(frozen=True, slots=True)
+class _Cycle:
+    """What every job of one upload shares."""
+
+    bucket: Bucket
+    loader: Loader
+    pool: ThreadPoolExecutor
+    state: LoadedState
+    known: KnownAlerts  # release -> alert keys; grows as runs are read
+    summary: RunSummary
+    since: str | None
+    now: Callable[[], datetime]
+    # The first error of a read. Once there is one, reads not yet started give up at once (no request meets a
+    # dead server that need not), and the upload raises this error, not theirs.
+    errors: list[BaseException] = field(default_factory=list)
 
 
-def _upload_job(bucket, loader, pool, job, kinds, state, since, known, summary, now) -> None:
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """Up to CHUNK_RUNS runs of one job being read; or, with `done`, the mark that the job ends here."""
+
+    job: JobInfo
+    runs: Sequence[tuple[str, tuple[str, ...]]]  # (run id, uploaders still missing it)
+    reads: Sequence[Future[ParsedRun]]
+    done: Callable[[], None] | None = None
+
+
+def _job_chunks(cycle: _Cycle, job: JobInfo, kinds: tuple[str, ...]) -> list[_Chunk]:
+    """List one job's runs and start reading those not yet loaded, in chunks of at most CHUNK_RUNS runs."""
+    state, summary, since = cycle.state, cycle.summary, cycle.since
     start = state.listing_start(job.name, kinds, since)
     todo: list[tuple[str, tuple[str, ...]]] = []
     try:
-        listed = list(bucket.list_dirs(job.prefix, start_after=start))
+        listed = list(cycle.bucket.list_dirs(job.prefix, start_after=start))
     except InputError as exc:
         # One bad job (e.g. a prefix that escapes the bucket folder) is reported; the other jobs still load.
         problem = Problem(exc.path or job.prefix, exc.reason)
         summary.problems.append(problem)
         summary.failed += 1
         log.warning("%s: %s", problem.path, problem.reason)
-        return
+        return []
+    for folder in [d for d in listed if isinstance(d, RefusedPath)]:
+        problem = Problem(f"{job.prefix}/{folder}", folder.reason)
+        summary.problems.append(problem)
+        log.warning("%s: %s", problem.path, problem.reason)
+    listed = [d for d in listed if not isinstance(d, RefusedPath)]
     seen = set(listed)
     retries = [r for r in state.failed_runs(job.name, kinds) if r not in seen and (since is None or r > since)]
     for run_id in retries + listed:
@@ -264,11 +204,47 @@ def _upload_job(bucket, loader, pool, job, kinds, state, since, known, summary, 
             todo.append((run_id, missing))
         else:
             summary.skipped += 1
+    chunks = []
     for i in range(0, len(todo), CHUNK_RUNS):
-        chunk = todo[i : i + CHUNK_RUNS]
-        parsed = list(pool.map(lambda item: _read_run(bucket, job, item[0], item[1]), chunk))
-        counts = RunSummary(rows={})
-        loader.submit(_chunk_rows(job, chunk, parsed, known, counts, now()), counts)
+        runs = todo[i : i + CHUNK_RUNS]
+        reads = [cycle.pool.submit(_read_unless_failed, cycle, job, run_id, missing) for run_id, missing in runs]
+        chunks.append(_Chunk(job, runs, reads))
+    return chunks
+
+
+def _finish(cycle: _Cycle, chunk: _Chunk) -> None:
+    """Hand a chunk's rows (once read) or a job's end to the loader, in job order."""
+    if chunk.done is not None:
+        cycle.loader.then(chunk.done)
+        return
+    try:
+        parsed = [read.result() for read in chunk.reads]
+    except _GaveUp:
+        raise cycle.errors[0] from None
+    for rows, counts in _chunk_rows(chunk.job, chunk.runs, parsed, cycle.known, cycle.now()):
+        cycle.loader.add(rows, counts)
+
+
+def _drop(pending: deque[_Chunk]) -> None:
+    """Forget chunks not handed to the loader: their runs are read again by the next upload."""
+    for chunk in pending:
+        for read in chunk.reads:
+            read.cancel()
+    pending.clear()
+
+
+class _GaveUp(Exception):
+    """A read not started because another read of the upload had failed."""
+
+
+def _read_unless_failed(cycle: _Cycle, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
+    if cycle.errors:
+        raise _GaveUp
+    try:
+        return _read_run(cycle.bucket, job, run_id, kinds)
+    except BaseException as exc:
+        cycle.errors.append(exc)
+        raise
 
 
 def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...]) -> ParsedRun:
@@ -276,8 +252,10 @@ def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...])
     prefix = f"{job.prefix}/{run_id}/"
     objects: dict[str, bytes] = {}
     problems: list[Problem] = []
-    for path in bucket.list_files(prefix):
-        if wanted_object(path, prefix, kinds, job.collect_test_runs):
+    for path in bucket.list_files(prefix, match_glob=wanted_glob(prefix)):
+        if isinstance(path, RefusedPath):  # a symlink out of the bucket, a FIFO, …: recorded, never read
+            problems.append(Problem(str(path), path.reason))
+        elif wanted_object(path, prefix, kinds, job.collect_test_runs):
             try:
                 objects[path] = bucket.read(path)
             except InputError as exc:  # vanished or unreadable object: report it, keep the rest of the run
@@ -287,28 +265,28 @@ def _read_run(bucket: Bucket, job: JobInfo, run_id: str, kinds: tuple[str, ...])
     return run
 
 
-def _chunk_rows(job, chunk, parsed, known, summary, detected_at) -> dict[str, list[dict[str, Any]]]:
-    """The rows of one job's chunk of runs, per table; counts the runs and problems in `summary`."""
-    batch: dict[str, list[dict[str, Any]]] = {}
+def _chunk_rows(job: JobInfo, chunk: Sequence[tuple[str, tuple[str, ...]]], parsed: Sequence[ParsedRun],
+                known: KnownAlerts, detected_at: datetime) -> Iterator[tuple[Rows, RunSummary]]:
+    """The rows of one job's chunk of runs, per run and table, each with the run's counts and problems."""
     release_known = known.setdefault(job.release, set())
     # Alerts first seen in this chunk count as known for all of its runs, so the result does not depend on
     # the order runs were read in.
     for run in parsed:
-        if run.status == "loaded" and run.alerts:
+        if run.status is RunStatus.LOADED and run.alerts:
             release_known.update(run.alerts)
-    for (run_id, kinds), run in zip(chunk, parsed):
+    for (_run_id, kinds), run in zip(chunk, parsed, strict=True):
+        summary = RunSummary(rows={})
+        batch: Rows = {}
         for p in run.problems:
             summary.problems.append(p)
             log.warning("%s: %s", p.path, p.reason)
-        if run.status == "unfinished":
+        if run.status is RunStatus.UNFINISHED:
             summary.unfinished += 1
-            continue
-        if run.status == "failed":
+        elif run.status is RunStatus.FAILED:
             summary.failed += 1
             # Recorded so `status` shows it; the run itself stays unloaded and is retried next time.
-            batch.setdefault("LoadProblems", []).extend(problem_rows(run, kinds, detected_at))
-            continue
-        summary.loaded += 1
-        for table, rows in rows_for_run(run, kinds, sorted(release_known), detected_at).items():
-            batch.setdefault(table, []).extend(rows)
-    return batch
+            batch["LoadProblems"] = problem_rows(run, kinds, detected_at)
+        else:
+            summary.loaded += 1
+            batch = rows_for_run(run, kinds, sorted(release_known), detected_at)
+        yield batch, summary

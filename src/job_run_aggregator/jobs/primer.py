@@ -8,9 +8,11 @@ from typing import Any
 from job_run_aggregator.config import DEFAULT_GCS_BUCKET
 from job_run_aggregator.jobs.names import PrimingPlan, plan_priming, read_job_names
 from job_run_aggregator.jobs.variants import DEFAULT_RELEASES
+from job_run_aggregator.model import VARIANT_COLUMNS
 from job_run_aggregator.warehouse.base import Warehouse
 
-JOB_FILTERS = ("Platform", "Architecture", "Network", "IPMode", "Topology", "Release", "FromRelease")
+# The variant columns, plus IPMode: a Jobs column that query_results.json rows do not carry.
+JOB_FILTERS = (*VARIANT_COLUMNS, "IPMode")
 
 JOBS_SQL = "SELECT * FROM Jobs ORDER BY JobName"
 

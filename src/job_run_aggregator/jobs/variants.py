@@ -14,11 +14,10 @@ guard changes nothing (tests compare it with plain containment over the referenc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from job_run_aggregator.errors import ConfigError, InputError
-from job_run_aggregator.model import Variant
+from job_run_aggregator.model import Release, Variant
 
 # Newest first; 5.x before 4.x. None of these is a substring of another.
 DEFAULT_RELEASES: tuple[str, ...] = tuple(f"5.{minor}" for minor in range(9, -1, -1)) + tuple(
@@ -40,13 +39,16 @@ PLATFORMS: tuple[str, ...] = (
 )
 ARCHITECTURES: tuple[str, ...] = ("arm64", "ppc64le", "s390x")  # else amd64
 
-_RELEASE_PATTERN = re.compile(r"\d+\.\d+")
-
-
 def release_key(release: str) -> tuple[int, int]:
-    """Return the numeric (major, minor) of an "N.M" release for ordering."""
-    major, minor = release.split(".")
-    return int(major), int(minor)
+    """Return the numeric (major, minor) of an "N.M" release for ordering.
+
+    Raises:
+        ValueError: `release` is not N.M.
+    """
+    parsed = Release.parse(release)
+    if parsed is None:
+        raise ValueError(f"{release!r} is not a release of the form N.M")
+    return parsed.major, parsed.minor
 
 
 def mentions_release(name: str, release: str, prefix: str = "") -> bool:
@@ -127,7 +129,7 @@ def parse_releases(text: str) -> tuple[str, ...]:
     if not any(items):
         raise ConfigError(f"--releases {text!r}: no release given; expected a comma-separated list like 4.12,4.13")
     for item in items:
-        if not _RELEASE_PATTERN.fullmatch(item):
+        if Release.parse(item) is None:
             raise ConfigError(f"--releases {text!r}: {item!r} is not a release of the form N.M (e.g. 4.14)")
     # Normalise "4.08" to "4.8": job names never pad the minor.
     unique = {f"{major}.{minor}" for major, minor in map(release_key, items)}

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import math
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from job_run_aggregator.matching.matcher import ALERT, BACKEND, DEFAULT_BACKEND_SECONDS, HistoricalData, JobType, Match, preset_for
+from job_run_aggregator.artifacts.parse.alerts import AlertKey
+from job_run_aggregator.junit_report import JunitCase, JunitSuite, render_junit_suites
+from job_run_aggregator.matching.matcher import (
+    ALERT, BACKEND, DEFAULT_BACKEND_SECONDS, HistoricalData, JobType, Match, preset_for,
+)
+from job_run_aggregator.model import format_seconds
 
 PASS, FAIL, FLAKE, SKIP = "pass", "fail", "flake", "skip"
-AlertScope = tuple[str, str, str]  # (name, namespace, level)
 
 _CONNECTION_SUFFIX = re.compile(r"^(?P<base>.+)-(?P<connection>new|reused)-connections$")
 
@@ -158,7 +161,7 @@ def judge_alert(name: str, namespace: str, level: str, observed_seconds: float, 
 
 def judge_run(
     observed_disruption: Mapping[str, float],
-    observed_alerts: Mapping[AlertScope, float] | None,
+    observed_alerts: Mapping[AlertKey, float] | None,
     job_type: JobType,
     backend_data: HistoricalData | None,
     alert_data: HistoricalData | None,
@@ -183,27 +186,16 @@ def judge_run(
 
 
 def render_junit(verdicts: Iterable[Verdict], suite_name: str) -> bytes:
-    """Render verdicts as a junit `<testsuite>`; a flake is a failing and a passing testcase of one name (origin's way)."""
-    suite = ET.Element("testsuite", name=suite_name)
-    tests = failures = skipped = 0
+    """Render verdicts as a junit `<testsuite>`; a flake is a failing and a passing testcase of one name (origin's
+    way)."""
+    cases = []
     for verdict in verdicts:
         if verdict.status in (FAIL, FLAKE):
-            case = ET.SubElement(suite, "testcase", name=verdict.test_name, time="0")
-            ET.SubElement(case, "failure", message=verdict.reason).text = verdict.reason
-            tests, failures = tests + 1, failures + 1
+            cases.append(JunitCase(verdict.test_name, time="0", failure=verdict.reason))
         if verdict.status in (PASS, FLAKE, SKIP):
-            case = ET.SubElement(suite, "testcase", name=verdict.test_name, time="0")
-            if verdict.status == SKIP:
-                ET.SubElement(case, "skipped", message=verdict.reason)
-                skipped += 1
-            ET.SubElement(case, "system-out").text = verdict.reason
-            tests += 1
-    suite.set("tests", str(tests))
-    suite.set("failures", str(failures))
-    suite.set("skipped", str(skipped))
-    ET.indent(suite)
-    rendered: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
-    return rendered + b"\n"
+            skipped = verdict.reason if verdict.status == SKIP else None
+            cases.append(JunitCase(verdict.test_name, time="0", skipped=skipped, output=verdict.reason))
+    return render_junit_suites([JunitSuite(suite_name, cases)])
 
 
 def has_failures(verdicts: Iterable[Verdict]) -> bool:
@@ -212,7 +204,7 @@ def has_failures(verdicts: Iterable[Verdict]) -> bool:
 
 
 def _seconds(value: float) -> str:
-    return f"{int(value)}s" if value == int(value) else f"{value:.3f}".rstrip("0") + "s"
+    return format_seconds(value, places=3)
 
 
 def _source(match: Match) -> str:

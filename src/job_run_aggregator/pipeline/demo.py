@@ -7,10 +7,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, HistoryQuery, export_historical_data, historical_rows, top_by_p99
+from job_run_aggregator.history.percentiles import (
+    HistoryQuery, historical_rows, top_by_p99,
+)
 from job_run_aggregator.ingest.upload import upload
-from job_run_aggregator.model import RunSummary
+from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, RunSummary
 from job_run_aggregator.jobs.primer import prime_job_table
+from job_run_aggregator.pipeline import steps
 from job_run_aggregator.pipeline.sample_data import generate_sample_data, sample_job_names
 from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
 
@@ -46,19 +49,19 @@ def run_demo(directory: Path, jobs: int = 12, days: int = 21, seed: int = 1, min
 
     wh = DuckDBWarehouse(directory / "ci_data.duckdb")
     try:
-        with wh.lock("demo", 60):
-            wh.create_tables()
-            prime_job_table(wh, names_file.read_text())
+        with steps.writer_lock(wh, "demo", 60, dry_run=False):
+            steps.create_tables(wh)
+            prime_job_table(wh, steps.read_job_names_file(names_file).text)
             summary = upload(LocalBucket(bucket_dir), wh, workers=workers, now=lambda: now)
-        backend_q = HistoryQuery(DISRUPTIONS, now=now, min_job_runs=min_job_runs)
-        alerts_q = HistoryQuery(ALERTS, now=now, min_job_runs=min_job_runs)
-        backend_bytes, backend_rows = export_historical_data(wh, backend_q, DEMO_RELEASE)
-        alerts_bytes, alerts_rows = export_historical_data(wh, alerts_q, DEMO_RELEASE)
+        backend_q = HistoryQuery(DISRUPTION_DATA.name, now=now, min_job_runs=min_job_runs)
+        alerts_q = HistoryQuery(ALERT_DATA.name, now=now, min_job_runs=min_job_runs)
+        backend = steps.export(wh, backend_q, DEMO_RELEASE)
+        alerts = steps.export(wh, alerts_q, DEMO_RELEASE)
         top = [dict(r) for r in top_by_p99(historical_rows(wh, backend_q), 5)]
     finally:
         wh.close()
-    backend_file, alerts_file = directory / "backend_query_results.json", directory / "alerts_query_results.json"
-    backend_file.write_bytes(backend_bytes)
-    alerts_file.write_bytes(alerts_bytes)
+    backend_file, alerts_file = directory / DISRUPTION_DATA.export_file, directory / ALERT_DATA.export_file
+    steps.write_atomically(backend_file, backend.data)
+    steps.write_atomically(alerts_file, alerts.data)
     return DemoResult(directory, str(directory / "ci_data.duckdb"), sample.runs, summary, backend_file,
-                      backend_rows, alerts_file, alerts_rows, top)
+                      backend.rows, alerts_file, alerts.rows, top)

@@ -2,14 +2,14 @@
 
 Each step ends with one summary line; a failing step is logged and the later steps still run (the next period
 retries it). A cycle holds the writers' lock from start to end, so it never overlaps a manual upload. SIGTERM and
-SIGINT only set a flag, read between steps, after each job's commit inside upload-all, and during the sleep: the
-process stops at the next such point, never inside a commit, and the next run resumes where it stopped.
+SIGINT only set a flag, read between steps, after each job inside upload-all (the batch being gathered is cut
+short there and committed), and during the sleep: the process stops at the next such point, never inside a
+commit, and the next run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,32 +19,46 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from job_run_aggregator.artifacts.buckets.base import Bucket
-from job_run_aggregator.errors import ConfigError, InputError, JraError, SchemaDrift
-from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, HistoryQuery, export_historical_data
-from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, Progress, upload
-from job_run_aggregator.jobs.names import generate_job_names
-from job_run_aggregator.model import Problem, RunSummary
-from job_run_aggregator.jobs.primer import prime_job_table
+from job_run_aggregator.pipeline.update_origin import UpdateOriginOptions, scheduled_update
 from job_run_aggregator.artifacts.runs import KINDS
-from job_run_aggregator.jobs.variants import DEFAULT_RELEASES, release_key
+from job_run_aggregator.errors import ConfigError, InputError, JraError
+from job_run_aggregator.history.percentiles import HistoryQuery
+from job_run_aggregator.ingest.upload import DEFAULT_LOOKBACK, BatchLimits, Progress, upload
+from job_run_aggregator.jobs.primer import prime_job_table
+from job_run_aggregator.jobs.variants import DEFAULT_RELEASES
+from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, RunSummary
+from job_run_aggregator.pipeline.steps import (
+    create_tables,
+    describe_upload,
+    drift_error,
+    export,
+    job_names_from,
+    newest_release,
+    upload_error,
+    write_atomically,
+    writer_lock,
+)
 from job_run_aggregator.warehouse.base import Warehouse
+
+__all__ = [  # newest_release and describe_upload live in steps.py; re-exported for existing callers
+    "DEFAULT_EVERY", "STEPS", "CycleConfig", "CycleResult", "StepResult", "StopFlag",
+    "describe_upload", "export_step", "newest_release", "next_start", "run_cycle", "run_schedule",
+    "stop_on_signals", "update_job_table",
+]
 
 log = logging.getLogger("job_run_aggregator.pipeline.schedule")
 
 JOB_TABLE_UPDATER, UPLOAD_ALL = "job-table-updater", "upload-all"
 EXPORT_DISRUPTIONS, EXPORT_ALERTS = "export-disruptions", "export-alerts"
-STEPS: tuple[str, ...] = (JOB_TABLE_UPDATER, UPLOAD_ALL, EXPORT_DISRUPTIONS, EXPORT_ALERTS)
+UPDATE_ORIGIN = "update-origin"
+STEPS: tuple[str, ...] = (JOB_TABLE_UPDATER, UPLOAD_ALL, EXPORT_DISRUPTIONS, EXPORT_ALERTS, UPDATE_ORIGIN)
+_EXPORT_KINDS = {EXPORT_DISRUPTIONS: DISRUPTION_DATA, EXPORT_ALERTS: ALERT_DATA}
 # The names origin embeds the files under (pkg/monitortestlibrary/allowedbackenddisruption, allowedalerts).
-EXPORT_FILES = {EXPORT_DISRUPTIONS: "backend_query_results.json", EXPORT_ALERTS: "alerts_query_results.json"}
-_EXPORT_TYPES = {EXPORT_DISRUPTIONS: DISRUPTIONS, EXPORT_ALERTS: ALERTS}
+EXPORT_FILES = {step: kind.export_file for step, kind in _EXPORT_KINDS.items()}
 DEFAULT_EVERY = timedelta(hours=4)
 
 ProgressFactory = Callable[[], AbstractContextManager[Progress]]
 Opener = Callable[[], tuple[Bucket, Warehouse]]
-
-
-class StopRequested(Exception):
-    """Raised between two jobs of an upload when a stop was requested; the jobs before it are committed."""
 
 
 class StopFlag:
@@ -100,9 +114,12 @@ class CycleConfig:
     steps: tuple[str, ...] = STEPS
     lookback: timedelta = DEFAULT_LOOKBACK
     workers: int = 8
+    batch: BatchLimits = field(default_factory=BatchLimits)
     lock_timeout: float = 60.0
     dry_run: bool = False
     owner: str = "schedule"
+    origin: UpdateOriginOptions | None = None  # with an origin checkout: update-origin every `update_origin_every`
+    update_origin_every: timedelta = timedelta(days=7)
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.steps if s not in STEPS]
@@ -114,7 +131,8 @@ class CycleConfig:
     @property
     def planned(self) -> tuple[str, ...]:
         """The steps this cycle runs: exports only with an export folder."""
-        return tuple(s for s in STEPS if s in self.steps and (s in (JOB_TABLE_UPDATER, UPLOAD_ALL) or self.export_dir))
+        return tuple(s for s in STEPS if s in self.steps and (
+            s in (JOB_TABLE_UPDATER, UPLOAD_ALL) or (self.origin is not None if s == UPDATE_ORIGIN else self.export_dir)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +170,8 @@ def run_cycle(bucket: Bucket, warehouse: Warehouse, config: CycleConfig, stop: S
     stop = stop or StopFlag()
     results: list[StepResult] = []
     uploaded: list[RunSummary] = []
-    lock = nullcontext() if config.dry_run else warehouse.lock(config.owner, config.lock_timeout)
     try:
-        with lock:
+        with writer_lock(warehouse, config.owner, config.lock_timeout, config.dry_run):
             for step in config.planned:
                 if stop.is_set():
                     return CycleResult(tuple(results), stopped=True, upload=uploaded[0] if uploaded else None)
@@ -174,6 +191,10 @@ def _run_step(step: str, bucket: Bucket, warehouse: Warehouse, config: CycleConf
             return update_job_table(warehouse, config)
         if step == UPLOAD_ALL:
             return _upload_step(bucket, warehouse, config, stop, progress, uploaded)
+        if step == UPDATE_ORIGIN and config.origin is not None:
+            if config.dry_run:
+                return StepResult(step, True, f"would update {config.origin.origin_dir} when due")
+            return StepResult(step, True, scheduled_update(warehouse, config.origin, config.update_origin_every, now()))
         return export_step(warehouse, config, step, now())
     except JraError as exc:
         return StepResult(step, False, str(exc), exc.exit_code)
@@ -184,42 +205,27 @@ def _run_step(step: str, bucket: Bucket, warehouse: Warehouse, config: CycleConf
 
 def update_job_table(warehouse: Warehouse, config: CycleConfig) -> StepResult:
     """create-tables, then prime Jobs from the job-names file or the release checkout (with --update)."""
-    tables = warehouse.create_tables(dry_run=config.dry_run)
-    drift = [t for t in tables if t.outcome == "drift"]
-    if drift:
-        raise SchemaDrift(
-            f"{len(drift)} table(s) differ from the definition; nothing was dropped or altered: "
-            + " | ".join(f"{t.table}: {t.detail}" for t in drift)
-        )
+    tables = create_tables(warehouse, dry_run=config.dry_run)
+    drift = drift_error(tables)
+    if drift is not None:
+        raise drift
     created = sum(t.outcome in ("created", "would create") for t in tables)
-    text, source, problems = _job_names(config)
+    names = job_names_from(config.job_names_file, config.release_repo, config.releases)
     head = f"tables {len(tables)} ({created} {'would be created' if config.dry_run else 'created'})"
-    if text is None:
+    if names is None:
         return StepResult(JOB_TABLE_UPDATER, True, f"{head}; Jobs not primed (no job-names file or release "
                                                    "checkout configured)")
-    plan = prime_job_table(warehouse, text, config.releases, update=config.update_jobs, dry_run=config.dry_run)
+    plan = prime_job_table(warehouse, names.text, config.releases, update=config.update_jobs, dry_run=config.dry_run)
     for p in plan.rejected:
         log.warning("rejected %s", p)
-    summary = f"{head}; Jobs from {source}: {plan.summary()}"
-    if problems:
-        for problem in problems:
+    summary = f"{head}; Jobs from {names.source}: {plan.summary()}"
+    if names.problems:
+        for problem in names.problems:
             log.warning("%s", problem)
         return StepResult(JOB_TABLE_UPDATER, False,
-                          f"{summary}; {len(problems)} source file(s) could not be read, the others were used",
+                          f"{summary}; {len(names.problems)} source file(s) could not be read, the others were used",
                           InputError.exit_code)
     return StepResult(JOB_TABLE_UPDATER, True, summary)
-
-
-def _job_names(config: CycleConfig) -> tuple[str | None, str, list[Problem]]:
-    if config.job_names_file is not None:
-        try:
-            return config.job_names_file.read_text(encoding="utf-8"), str(config.job_names_file), []
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{config.job_names_file}: cannot read job-name file ({exc})") from None
-    if config.release_repo is not None:
-        names = generate_job_names(config.release_repo, config.releases)
-        return names.text, str(config.release_repo), list(names.problems)
-    return None, "", []
 
 
 def _upload_step(bucket: Bucket, warehouse: Warehouse, config: CycleConfig, stop: StopFlag,
@@ -233,65 +239,38 @@ def _upload_step(bucket: Bucket, warehouse: Warehouse, config: CycleConfig, stop
             outer.start(total)
 
         def advance(job: str, summary: RunSummary) -> None:
+            # Called once the job's runs are committed (a batch commits several jobs at once).
             seen["jobs"] += 1
             uploaded[:] = [summary]
             outer.advance(job, summary)
-            # The job's runs are committed by now: the one safe point inside the step to stop at.
-            if stop.is_set() and seen["jobs"] < seen["total"]:
-                raise StopRequested(job)
 
+        # Asked after each job: a stop cuts the open batch short at that job, commits it, and ends the upload.
+        jobs_before = getattr(warehouse, "jobs_run", None)  # BigQuery counts the jobs it starts
+        summary = upload(bucket, warehouse, KINDS, lookback=config.lookback, workers=config.workers,
+                         dry_run=config.dry_run, progress=Progress(start, advance, stop.is_set), batch=config.batch)
         stopped = ""
-        jobs_before = getattr(warehouse, "jobs_run", None)
-        try:
-            summary = upload(bucket, warehouse, KINDS, lookback=config.lookback, workers=config.workers,
-                             dry_run=config.dry_run, progress=Progress(start, advance))
-        except StopRequested:
-            summary = uploaded[0]
+        if stop.is_set() and seen["jobs"] < seen["total"]:
             stopped = f"stopped after {seen['jobs']} of {seen['total']} jobs ({stop.reason}); "
     uploaded[:] = [summary]
-    if jobs_before is not None:  # BigQuery counts the jobs it starts
+    if jobs_before is not None:
         summary.bigquery_jobs = getattr(warehouse, "jobs_run", jobs_before) - jobs_before
     line = stopped + describe_upload(summary, config.dry_run)
-    if summary.failed:
-        return StepResult(UPLOAD_ALL, False, f"{line}; {summary.failed} run(s) failed to load (retried next "
-                                             "time)", InputError.exit_code)
+    error = upload_error(summary)
+    if error is not None:
+        return StepResult(UPLOAD_ALL, False, f"{line}; {error}", error.exit_code)
     return StepResult(UPLOAD_ALL, True, line)
-
-
-def describe_upload(s: RunSummary, dry_run: bool = False) -> str:
-    rows = ", ".join(f"{t} {n}" for t, n in sorted(s.rows.items())) or "none"
-    verb = "would load" if dry_run else "loaded"
-    return (f"jobs {s.jobs}, runs seen {s.seen}, {verb} {s.loaded}, already loaded {s.skipped}, "
-            f"unfinished {s.unfinished}, failed {s.failed}; rows {verb}: {rows}; problems {len(s.problems)}"
-            + (f"; BigQuery jobs {s.bigquery_jobs}" if s.bigquery_jobs is not None else ""))
-
-
-def newest_release(warehouse: Warehouse) -> str:
-    """The highest release in Jobs (what the exports default to)."""
-    releases = [r["Release"] for r in warehouse.query("SELECT DISTINCT Release FROM Jobs")]
-    known = [r for r in releases if r and r.count(".") == 1 and all(p.isdigit() for p in r.split("."))]
-    if not known:
-        raise ConfigError("no release to export: Jobs has no rows with a release; prime it or give --release")
-    return max(known, key=release_key)
 
 
 def export_step(warehouse: Warehouse, config: CycleConfig, step: str, now: datetime) -> StepResult:
     """Write one query_results file for the release into the export folder (atomically: never half a file)."""
     assert config.export_dir is not None
-    release = config.release or newest_release(warehouse)
-    q = HistoryQuery(_EXPORT_TYPES[step], now=now, min_job_runs=config.min_job_runs)
-    data, n = export_historical_data(warehouse, q, release)
+    q = HistoryQuery(_EXPORT_KINDS[step].name, now=now, min_job_runs=config.min_job_runs)
+    result = export(warehouse, q, config.release)
     target = config.export_dir / EXPORT_FILES[step]
     if config.dry_run:
-        return StepResult(step, True, f"would write {n} rows for {release} to {target}")
-    try:
-        config.export_dir.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    except OSError as exc:
-        raise ConfigError(f"{target}: cannot write ({exc.strerror})") from None
-    return StepResult(step, True, f"wrote {n} rows for {release} to {target}")
+        return StepResult(step, True, f"would write {result.rows} rows for {result.release} to {target}")
+    write_atomically(target, result.data, make_parents=True)
+    return StepResult(step, True, f"wrote {result.rows} rows for {result.release} to {target}")
 
 
 def next_start(started: float, every: float, now: float) -> float:
@@ -302,12 +281,13 @@ def next_start(started: float, every: float, now: float) -> float:
 
 def run_schedule(open_objects: Opener, config: CycleConfig, every: timedelta = DEFAULT_EVERY, once: bool = False,
                  stop: StopFlag | None = None, progress: ProgressFactory | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> int:
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 on_cycle: Callable[[CycleResult], None] | None = None) -> int:
     """Run cycles every `every` until stopped (or one with `once`); return the exit code.
 
     `open_objects` is called each cycle and what it opens is closed after it, so between cycles nothing holds
     the warehouse (a DuckDB file stays free for manual runs and `serve`). Exit code: with `once`, the first
-    failed step's; otherwise 0 after a requested stop.
+    failed step's; otherwise 0 after a requested stop. `on_cycle` sees each cycle's result (`--json`).
     """
     if every.total_seconds() <= 0:
         raise ConfigError(f"schedule period {every} is not positive; give e.g. --every 4h")
@@ -316,6 +296,8 @@ def run_schedule(open_objects: Opener, config: CycleConfig, every: timedelta = D
     while True:
         started = time.monotonic()
         result = _one_cycle(open_objects, config, stop, progress, now)
+        if on_cycle is not None:
+            on_cycle(result)
         if result.stopped:
             done = ", ".join(s.step for s in result.steps) or "no step"
             log.info("schedule: stopped cleanly on %s after %s; the next run resumes from there", stop.reason, done)

@@ -10,16 +10,16 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from job_run_aggregator import network
 from job_run_aggregator.errors import ConfigError, JraError, TableMissing, TransientError
 from job_run_aggregator.retry import retry_call
-from job_run_aggregator.warehouse.base import Row, TableStats, TableStatus
-from job_run_aggregator.warehouse.schema import TABLES, Table, diff_columns, table
+from job_run_aggregator.warehouse.base import Capabilities, Row, WarehouseBase
+from job_run_aggregator.warehouse.schema import Table, table
 
 try:
     import requests
@@ -28,7 +28,7 @@ try:
     from google.auth import exceptions as auth_exc
     from google.cloud import bigquery
 except ImportError:  # pragma: no cover - exercised only without the extra
-    bigquery = None
+    bigquery = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,13 @@ TRANSIENT_REASONS = {"rateLimitExceeded", "jobRateLimitExceeded", "backendError"
 TRANSIENT_PHRASES = ("exceeded rate limits", "too many table update operations", "too many dml statements",
                      "due to concurrent update", "could not serialize access")
 
+T = TypeVar("T")
+
 # Engine differences are data: BigQuery reports INTEGER/FLOAT under their legacy names too.
 TYPE_BACK = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN"}
-PARAM_TYPES = ((bool, "BOOL"), (int, "INT64"), (float, "FLOAT64"), (datetime, "TIMESTAMP"), (date, "DATE"), (str, "STRING"))
+PARAM_TYPES = (
+    (bool, "BOOL"), (int, "INT64"), (float, "FLOAT64"), (datetime, "TIMESTAMP"), (date, "DATE"), (str, "STRING"),
+)
 
 
 def render_schema(t: Table) -> list[Any]:
@@ -89,10 +93,11 @@ def _first_line(message: str) -> str:
     return re.sub(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ", "", first)
 
 
-class BigQueryWarehouse:
+class BigQueryWarehouse(WarehouseBase):
     """The distributed warehouse. Construct with `client=` to reach an emulator in tests."""
 
     dialect = "bigquery"
+    capabilities = Capabilities()  # PERCENTILE_CONT is analytic only; no key indexes; no multi-table transaction
 
     def __init__(
         self,
@@ -110,6 +115,7 @@ class BigQueryWarehouse:
             raise ConfigError(
                 "BigQuery support is not installed; run: pip install 'job-run-aggregator[bigquery]'"
             )
+        super().__init__()
         self.project, self.dataset = project, dataset
         self.url = f"bigquery://{project}/{dataset}"
         self.location = location
@@ -137,10 +143,10 @@ class BigQueryWarehouse:
     def _ref(self, name: str) -> str:
         return f"{self.project}.{self.dataset}.{name}"
 
-    def _call(self, what: str, fn, *args, **kwargs):
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         # The client's own retry layers are off at every call (retry=None, job_retry=None, num_retries=0): they
         # would retry for up to 10 minutes (jobs: 40) behind our backs. One layer, ours, with a known budget.
-        def attempt():
+        def attempt() -> T:
             with network.operation(f"{self.url}: {what}") as op:
                 try:
                     return fn(*args, **kwargs)
@@ -182,34 +188,32 @@ class BigQueryWarehouse:
         return swept
 
     # -- tables -----------------------------------------------------------------------------------------------
-    def create_tables(self, dry_run: bool = False) -> list[TableStatus]:
+    def _prepare(self, dry_run: bool) -> None:
         ds = bigquery.Dataset(f"{self.project}.{self.dataset}")
         if self.location:
             ds.location = self.location
         if not dry_run:
             self._call(f"dataset {self.dataset}", self.client.create_dataset, ds, exists_ok=True, retry=None)
-        out = []
-        for t in TABLES:
-            existing = self._get_table(t.name)
-            if existing is None:
-                bt = bigquery.Table(self._ref(t.name), schema=render_schema(t))
-                bt.description = t.description
-                if t.partition:
-                    bt.time_partitioning = bigquery.TimePartitioning(type_="DAY", field=t.partition)
-                if t.clustering:
-                    bt.clustering_fields = list(t.clustering)
-                if not dry_run:
-                    self._call(f"table {t.name}", self.client.create_table, bt, retry=None)
-                detail = json.dumps([f.to_api_repr() for f in render_schema(t)])
-                out.append(TableStatus(t.name, "would create" if dry_run else "created", detail))
-                continue
-            actual = [(f.name, TYPE_BACK.get(f.field_type, f.field_type), f.mode == "REQUIRED") for f in existing.schema]
-            diff = diff_columns(t, actual)
-            out.append(TableStatus(t.name, "drift", str(diff)) if diff else TableStatus(t.name, "exists"))
-        return out
 
-    def _get_table(self, name: str):
-        def get():
+    def _columns(self, name: str) -> list[tuple[str, str, bool]] | None:
+        existing = self._get_table(name)
+        if existing is None:
+            return None
+        return [(f.name, TYPE_BACK.get(f.field_type, f.field_type), f.mode == "REQUIRED") for f in existing.schema]
+
+    def _create_table(self, t: Table, dry_run: bool) -> str:
+        bt = bigquery.Table(self._ref(t.name), schema=render_schema(t))
+        bt.description = t.description
+        if t.partition:
+            bt.time_partitioning = bigquery.TimePartitioning(type_="DAY", field=t.partition)
+        if t.clustering:
+            bt.clustering_fields = list(t.clustering)
+        if not dry_run:
+            self._call(f"table {t.name}", self.client.create_table, bt, retry=None)
+        return json.dumps([f.to_api_repr() for f in render_schema(t)])
+
+    def _get_table(self, name: str) -> Any:
+        def get() -> Any:
             try:
                 return self.client.get_table(self._ref(name), retry=None)
             except gexc.NotFound:
@@ -228,13 +232,6 @@ class BigQueryWarehouse:
     def replace(self, table_name: str, rows: Sequence[Row]) -> int:
         self._check_tables({table_name: rows})
         return self._merge(table(table_name), rows, replace=True)
-
-    def _check_tables(self, names: Mapping[str, object]) -> None:
-        for name in names:
-            if name not in self._known_tables:
-                if self._get_table(name) is None:
-                    raise TableMissing(f"table {name} does not exist in {self.url}; run create-tables first")
-                self._known_tables.add(name)
 
     def _merge(self, t: Table, rows: Sequence[Row], replace: bool) -> int:
         """MERGE `rows` into `t` through a staging table; return how many rows the MERGE inserted (or updated).
@@ -275,7 +272,7 @@ class BigQueryWarehouse:
 
     def _drop_staging(self, name: str, retried: bool) -> None:
         """Delete a staging table: within the retry budget after a MERGE, once when failing (it expires anyway)."""
-        def drop():
+        def drop() -> None:
             self.client.delete_table(self._ref(name), not_found_ok=True, retry=None)
 
         try:
@@ -287,11 +284,11 @@ class BigQueryWarehouse:
             log.warning("%s: staging table %s not deleted (%s); it expires on its own", self.url, name,
                         type(exc).__name__)
 
-    def _start_query(self, sql: str, params: Mapping[str, Any], job_id: str | None = None):
+    def _start_query(self, sql: str, params: Mapping[str, Any], job_id: str | None = None) -> Any:
         return self.client.query(sql, job_config=self._job_config(params), job_id=job_id, retry=None,
                                  job_retry=None)
 
-    def _job(self, what: str, start):
+    def _job(self, what: str, start: Callable[[str], Any]) -> Any:
         """Run one BigQuery job to completion within our retry budget; `start(job_id)` creates it.
 
         Each try that creates a job names it, so a try after a lost answer (a reset, a cut body, a stall) first
@@ -300,7 +297,7 @@ class BigQueryWarehouse:
         """
         started: list[str] = []
 
-        def attempt():
+        def attempt() -> Any:
             job = self._find_job(started[-1]) if started else None
             if job is None:
                 job_id = f"jra_{uuid.uuid4().hex}"
@@ -312,7 +309,7 @@ class BigQueryWarehouse:
 
         return self._call(what, attempt)
 
-    def _find_job(self, job_id: str):
+    def _find_job(self, job_id: str) -> Any:
         """The job a lost answer belonged to, or None when it must be started again."""
         try:
             job = self.client.get_job(job_id, project=self.project, location=self.location, retry=None)
@@ -323,7 +320,7 @@ class BigQueryWarehouse:
         return job
 
     # -- queries ----------------------------------------------------------------------------------------------
-    def _job_config(self, params: Mapping[str, Any]):
+    def _job_config(self, params: Mapping[str, Any]) -> Any:
         cfg = bigquery.QueryJobConfig(
             default_dataset=f"{self.project}.{self.dataset}",
             query_parameters=[_param(k, v) for k, v in params.items()],
@@ -334,24 +331,13 @@ class BigQueryWarehouse:
         return cfg
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        def run():
+        def run() -> list[Row]:
             self._count_job()
             job = self._start_query(sql, params or {})
             return [dict(r.items()) for r in job.result(retry=None, timeout=self.job_timeout)]
 
         # A read is simply asked again after a lost answer: it changes nothing.
         return self._call("query", run)
-
-    def stats(self) -> list[TableStats]:
-        out = []
-        for t in TABLES:
-            if self._get_table(t.name) is None:
-                out.append(TableStats(t.name, None))
-                continue
-            newest = f"MAX(`{t.time_column}`)" if t.time_column else "NULL"
-            row = self.query(f"SELECT COUNT(*) AS n, {newest} AS newest FROM `{t.name}`")[0]
-            out.append(TableStats(t.name, int(row["n"]), row["newest"]))
-        return out
 
 
 # Tables partitioned on a job run's start time: a run's start never changes, so a key's rows always sit in the
@@ -365,9 +351,10 @@ def partition_window(t: Table, rows: Sequence[Row]) -> tuple[datetime, datetime]
     if t.partition not in RUN_START_PARTITIONS:
         return None
     values = [r.get(t.partition) for r in rows]
-    if not values or not all(isinstance(v, datetime) for v in values):
+    starts = [v for v in values if isinstance(v, datetime)]
+    if not values or len(starts) != len(values):
         return None  # a NULL start sits in the __NULL__ partition; keep the unpruned MERGE for such a batch
-    return min(values), max(values)
+    return min(starts), max(starts)
 
 
 def merge_sql(t: Table, target: str, staging: str, replace: bool, pruned: bool) -> str:
@@ -401,7 +388,7 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def _param(name: str, value: Any):
+def _param(name: str, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         kind = next((t for py, t in PARAM_TYPES if value and isinstance(value[0], py)), "STRING")
         return bigquery.ArrayQueryParameter(name, kind, list(value))
@@ -409,7 +396,7 @@ def _param(name: str, value: Any):
     return bigquery.ScalarQueryParameter(name, kind, value)
 
 
-def _make_client(project: str, credentials_file: str | None):
+def _make_client(project: str, credentials_file: str | None) -> Any:
     from google.api_core.client_options import ClientOptions
 
     emulator = os.environ.get("BIGQUERY_EMULATOR_HOST")

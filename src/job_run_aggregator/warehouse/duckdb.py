@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
+from contextlib import AbstractContextManager
 from typing import Any
 
 import duckdb
@@ -15,40 +16,50 @@ import duckdb
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a core dependency; the UNNEST path still works without it
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
-from job_run_aggregator.errors import LockBusy, SchemaDrift, TableMissing
-from job_run_aggregator.warehouse.base import Row, TableStats, TableStatus
+from job_run_aggregator.errors import LockBusy, TableMissing
+from job_run_aggregator.warehouse.base import Capabilities, Row, WarehouseBase
 from job_run_aggregator.warehouse.locking import file_lock
-from job_run_aggregator.warehouse.schema import TABLES, Table, diff_columns
+from job_run_aggregator.warehouse.schema import Table
 from job_run_aggregator.warehouse.sql import transpile
 
 # Engine differences are data: how each schema type is spelled here, and how it reads back.
-TYPE_MAP = {"STRING": "VARCHAR", "BOOLEAN": "BOOLEAN", "INTEGER": "BIGINT", "FLOAT": "DOUBLE", "TIMESTAMP": "TIMESTAMPTZ"}
+TYPE_MAP = {
+    "STRING": "VARCHAR", "BOOLEAN": "BOOLEAN", "INTEGER": "BIGINT", "FLOAT": "DOUBLE", "TIMESTAMP": "TIMESTAMPTZ",
+}
 JSON_MIN_VALUES = 4000  # below this many values a batch is bound as lists (see _json_rows)
 TYPE_BACK = {"VARCHAR": "STRING", "BOOLEAN": "BOOLEAN", "BIGINT": "INTEGER", "DOUBLE": "FLOAT",
              "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
 
 
 def render_ddl(t: Table) -> str:
-    """CREATE TABLE for DuckDB; the natural key becomes the primary key so duplicates are impossible."""
+    """CREATE TABLE for DuckDB; an indexed natural key becomes the primary key so duplicates are impossible.
+
+    Tables with `indexed_key=False` get no PRIMARY KEY: DuckDB keeps an ART index whole in memory and, at a
+    year's volume, the indexes were 91% of the file (issue 16). Their rows stay unique through `loaded_by`.
+    """
     cols = [f'"{c.name}" {TYPE_MAP[c.type]}{" NOT NULL" if c.required else ""}' for c in t.columns]
-    key = ", ".join(f'"{k}"' for k in t.key)
-    return f'CREATE TABLE "{t.name}" (\n  ' + ",\n  ".join(cols) + f",\n  PRIMARY KEY ({key})\n)"
+    if t.indexed_key:
+        key = ", ".join(f'"{k}"' for k in t.key)
+        cols.append(f"PRIMARY KEY ({key})")
+    return f'CREATE TABLE "{t.name}" (\n  ' + ",\n  ".join(cols) + "\n)"
 
 
-class DuckDBWarehouse:
+class DuckDBWarehouse(WarehouseBase):
     """DuckDB file warehouse. Connects lazily so that a waiting writer takes the lock before the file."""
 
     dialect = "duckdb"
+    capabilities = Capabilities(percentile_aggregate=True, key_indexes=True, multi_table_transactions=True)
 
     def __init__(self, path: str | Path, read_only: bool = False, open_timeout: float = 30.0) -> None:
+        super().__init__()
         self.path = str(path)
         self.url = f"duckdb:///{self.path}"
         self.read_only = read_only
         self.open_timeout = open_timeout
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._present: set[str] = set()  # tables seen to exist on this connection
+        self._keyed: dict[str, bool] = {}  # table -> has a PRIMARY KEY in this file (files of earlier versions do)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -82,8 +93,9 @@ class DuckDBWarehouse:
             self._con.close()
             self._con = None
         self._present.clear()
+        self._keyed.clear()
 
-    def lock(self, owner: str, timeout: float = 0.0):
+    def lock(self, owner: str, timeout: float = 0.0) -> AbstractContextManager[None]:
         return file_lock(Path(self.path + ".lock"), owner, timeout)
 
     def _columns(self, name: str) -> list[tuple[str, str, bool]] | None:
@@ -96,35 +108,35 @@ class DuckDBWarehouse:
             return None
         return [(n, TYPE_BACK.get(t, t), nullable == "NO") for n, t, nullable in rows]
 
-    def create_tables(self, dry_run: bool = False) -> list[TableStatus]:
-        out = []
-        for t in TABLES:
-            actual = self._columns(t.name)
-            if actual is None:
-                ddl = render_ddl(t)
-                if not dry_run:
-                    self.con.execute(ddl)
-                out.append(TableStatus(t.name, "would create" if dry_run else "created", ddl))
-                continue
-            diff = diff_columns(t, actual)
-            out.append(TableStatus(t.name, "drift", str(diff)) if diff else TableStatus(t.name, "exists"))
-        return out
+    def _create_table(self, t: Table, dry_run: bool) -> str:
+        ddl = render_ddl(t)
+        if not dry_run:
+            self.con.execute(ddl)
+        return ddl
 
-    def _insert_sql(self, t: Table, verb: str) -> str:
+    def _insert_sql(self, t: Table, verb: str, new_runs_only: bool = False) -> str:
         cols = ", ".join(f'"{c.name}"' for c in t.columns)
         # Rows travel as one list per column: DuckDB's executemany is ~1000x slower than UNNEST of lists.
-        values = ", ".join(f"CAST(UNNEST(${i}) AS {TYPE_MAP[c.type]})" for i, c in enumerate(t.columns, 1))
-        return f'{verb} INTO "{t.name}" ({cols}) SELECT {values}'
+        values = ", ".join(f'CAST(UNNEST(${i}) AS {TYPE_MAP[c.type]}) AS "{c.name}"' for i, c in enumerate(t.columns, 1))
+        where = _new_runs_filter(t, len(t.columns) + 1) if new_runs_only else ""
+        return f'{verb} INTO "{t.name}" ({cols}) SELECT {cols} FROM (SELECT {values}) AS s{where}'
 
-    def _insert_json_sql(self, t: Table, verb: str) -> str:
+    def _insert_json_sql(self, t: Table, verb: str, new_runs_only: bool = False) -> str:
         cols = ", ".join(f'"{c.name}"' for c in t.columns)
         spec = ", ".join(f"'{c.name}': '{TYPE_MAP[c.type]}'" for c in t.columns)
-        return f"{verb} INTO \"{t.name}\" ({cols}) SELECT {cols} FROM read_json($1, columns={{{spec}}}, format='array')"
+        where = _new_runs_filter(t, 2) if new_runs_only else ""
+        return (f'{verb} INTO "{t.name}" ({cols}) SELECT {cols} '
+                f"FROM read_json($1, columns={{{spec}}}, format='array') AS s{where}")
 
-    def _insert(self, t: Table, rows: Sequence[Row], verb: str) -> int:
-        """Insert rows; return how many DuckDB wrote (rows ignored on a key collision are not counted)."""
+    def _insert(self, t: Table, rows: Sequence[Row], verb: str, new_runs_only: bool = False) -> int:
+        """Insert rows; return how many DuckDB wrote (rows ignored on a key collision are not counted).
+
+        `new_runs_only`: insert only rows of runs whose `t.loaded_by` marker row is not there yet (the anti-join
+        reads only the marker rows of the batch's run ids, whichever job they belong to: build ids are unique).
+        """
         if not rows:
             return 0
+        extra: list[Any] = [sorted({r.get("JobRunName") for r in rows}, key=str)] if new_runs_only else []
         data = _json_rows(t, rows)
         if data is not None:
             # Python lists bound as parameters cost ~1 µs per value to convert; orjson bytes read by DuckDB's
@@ -133,11 +145,11 @@ class DuckDBWarehouse:
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(data)
-                return self.con.execute(self._insert_json_sql(t, verb), [name]).fetchone()[0]
+                return _count(self.con.execute(self._insert_json_sql(t, verb, new_runs_only), [name, *extra]))
             finally:
                 os.unlink(name)
         columns = [[r.get(c.name) for r in rows] for c in t.columns]
-        return self.con.execute(self._insert_sql(t, verb), columns).fetchone()[0]
+        return _count(self.con.execute(self._insert_sql(t, verb, new_runs_only), [*columns, *extra]))
 
     def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
         from job_run_aggregator.warehouse.schema import table
@@ -146,8 +158,17 @@ class DuckDBWarehouse:
         inserted: dict[str, int] = {}
         self.con.execute("BEGIN TRANSACTION")
         try:
-            for name, rows in batch.items():
-                inserted[name] = self._insert(table(name), _dedupe(table(name), rows), "INSERT OR IGNORE")
+            # Data tables before marker tables, whatever the caller's order: the anti-join must not see the
+            # markers of this very batch.
+            for name, rows in sorted(batch.items(), key=lambda item: table(item[0]).loaded_by is None):
+                t = table(name)
+                if t.loaded_by is not None:
+                    # Exactly once without a key index: the run's marker row, committed in this same transaction
+                    # (markers come last in the batch), keeps any later load from inserting the run again.
+                    verb = "INSERT OR IGNORE" if self._keyed[name] else "INSERT"
+                    inserted[name] = self._insert(t, _dedupe(t, rows), verb, new_runs_only=True)
+                else:
+                    inserted[name] = self._insert(t, _dedupe(t, rows), "INSERT OR IGNORE")
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -157,6 +178,8 @@ class DuckDBWarehouse:
     def replace(self, table_name: str, rows: Sequence[Row]) -> int:
         from job_run_aggregator.warehouse.schema import table
 
+        if not table(table_name).indexed_key:
+            raise ValueError(f"table {table_name} has no key index to replace rows by")
         self._check_tables({table_name: rows})
         self.con.execute("BEGIN TRANSACTION")
         try:
@@ -167,14 +190,16 @@ class DuckDBWarehouse:
             raise
         return n or len(rows)
 
-    def _check_tables(self, batch: Mapping[str, Sequence[Row]]) -> None:
-        # Checked once per connection: the catalog query costs as much as a small insert.
-        for name in batch:
-            if name in self._present:
-                continue
-            if self._columns(name) is None:
-                raise TableMissing(f"table {name} does not exist in {self.path}; run create-tables first")
-            self._present.add(name)
+    def _table_found(self, name: str) -> None:
+        self._keyed[name] = self._has_primary_key(name)
+
+    def _has_primary_key(self, name: str) -> bool:
+        # Files created before issue 16 have PRIMARY KEYs on every table; they keep working (INSERT OR IGNORE
+        # there), and create-tables compares columns only, so it does not report them as drift.
+        row = self.con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? AND schema_name = 'main' "
+            "AND constraint_type = 'PRIMARY KEY'", [name]).fetchone()
+        return bool(row and row[0])
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         try:
@@ -182,18 +207,19 @@ class DuckDBWarehouse:
         except duckdb.CatalogException as exc:
             raise TableMissing(f"{self.path}: {exc}; run create-tables first") from None
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
-    def stats(self) -> list[TableStats]:
-        out = []
-        for t in TABLES:
-            if self._columns(t.name) is None:
-                out.append(TableStats(t.name, None))
-                continue
-            time_expr = f'max("{t.time_column}")' if t.time_column else "NULL"
-            rows, newest = self.con.execute(f'SELECT count(*), {time_expr} FROM "{t.name}"').fetchone()
-            out.append(TableStats(t.name, rows, newest))
-        return out
+
+def _count(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The row count an INSERT reports."""
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _new_runs_filter(t: Table, runs_param: int) -> str:
+    """WHERE clause keeping rows of runs not yet marked loaded in `t.loaded_by` (parameter: the batch's run ids)."""
+    return (f' WHERE NOT EXISTS (SELECT 1 FROM "{t.loaded_by}" AS m WHERE m."Name" = s."JobRunName" '
+            f'AND m."Name" IN (SELECT UNNEST(${runs_param}::VARCHAR[])))')
 
 
 def _dedupe(t: Table, rows: Sequence[Row]) -> list[Row]:
@@ -220,3 +246,14 @@ def _json_rows(t: Table, rows: Sequence[Row]) -> bytes | None:
         return orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC)
     except TypeError:  # a value orjson does not encode (a lone surrogate, an int beyond 64 bits, …)
         return None
+
+
+def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    # An aggregate or INSERT … RETURNING count always yields one row; None here would be a DuckDB bug.
+    if row is None:
+        raise RuntimeError("DuckDB returned no row for a statement that always returns one")
+    return row
+
+
+def _first(row: tuple[Any, ...] | None) -> Any:
+    return _one(row)[0]

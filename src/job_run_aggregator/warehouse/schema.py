@@ -23,6 +23,13 @@ class Table:
     description: str = ""
     # The column holding the job run's start time, used by `status` and window filters.
     time_column: str | None = None
+    # The marker table whose row (Name = this table's JobRunName) says a run's rows here are loaded. Set, the
+    # table may be stored without a key index (`indexed_key`): loads skip runs already marked, in the same
+    # transaction as the markers, so the key stays unique without one.
+    loaded_by: str | None = None
+    # False: engines that enforce a key with an index (DuckDB: PRIMARY KEY, an ART index kept whole in memory
+    # and ~90% of the file at a year's volume) create the table without it. BigQuery MERGEs on `key` either way.
+    indexed_key: bool = True
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -110,6 +117,8 @@ TEST_RUNS = Table(
     clustering=("JobName",),
     description="Test results from junit files.",
     time_column="JobRunStartTime",
+    loaded_by="JobRuns",
+    indexed_key=False,
 )
 BACKEND_DISRUPTION = Table(
     "BackendDisruption",
@@ -119,6 +128,8 @@ BACKEND_DISRUPTION = Table(
     clustering=("JobName", "BackendName"),
     description="Seconds of disruption per backend per job run (ceil per file, summed over files).",
     time_column="JobRunStartTime",
+    loaded_by="BackendDisruption_JobRuns",
+    indexed_key=False,
 )
 ALERTS = Table(
     "Alerts",
@@ -128,6 +139,8 @@ ALERTS = Table(
     clustering=("JobName", "Name"),
     description="Seconds an alert fired per job run (summed over files, ceil once); 0 for known alerts not fired.",
     time_column="JobRunStartTime",
+    loaded_by="Alerts_JobRuns",
+    indexed_key=False,
 )
 LOAD_PROBLEMS = Table(
     "LoadProblems",

@@ -16,6 +16,7 @@ from job_run_aggregator.history.compare import Change, Comparison, needs_review,
 from job_run_aggregator.history.percentiles import VARIANT
 from job_run_aggregator.matching.matcher import Attempt, DataKey, JobType, Match
 from job_run_aggregator.model import Variant
+from job_run_aggregator.model import format_seconds as _format_seconds
 from job_run_aggregator.web.queries import Cell
 
 # P99 seconds at which a heat-map cell moves to the next colour; fixed so colours mean the same on every view.
@@ -40,7 +41,7 @@ def format_seconds(value: float | None) -> str:
     """Seconds for a table cell: one decimal under ten, whole seconds above; nothing for no value."""
     if value is None:
         return ""
-    return f"{value:.1f}" if abs(value) < 10 else f"{value:.0f}"
+    return _format_seconds(value, places=1 if abs(value) < 10 else 0, unit="", trim=False)
 
 
 def variant_key(values: Sequence[str]) -> str:

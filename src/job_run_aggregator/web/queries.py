@@ -1,8 +1,8 @@
 """The dashboard's own SQL: daily percentiles of one cell, every run of one cell, the releases present.
 
-Same rules as history/percentiles.py: one text per query in BigQuery dialect with bare table names, values only as `@param`
-parameters, and the window filtered on BackendDisruption's partition column (JobRunStartTime). A cell is one
-backend and one variant (the six Jobs columns the export groups by).
+Same rules as history/percentiles.py: one text per query in BigQuery dialect with bare table names, values only as
+`@param` parameters, and the window filtered on BackendDisruption's partition column (JobRunStartTime). A cell
+is one backend and one variant (the six Jobs columns the export groups by).
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ class Cell:
 
     def matches(self, row: Mapping[str, Any], name_column: str = "BackendName") -> bool:
         """Tell whether an export row is this cell's."""
-        return row.get(name_column) == self.backend and all(row.get(c) == v for c, v in zip(VARIANT, self.variant))
+        return row.get(name_column) == self.backend and all(
+            row.get(c) == v for c, v in zip(VARIANT, self.variant, strict=True)
+        )
 
     def params(self, start: datetime, end: datetime) -> dict[str, Any]:
         values = dict(zip(VARIANT_PARAMS.values(), self.variant, strict=True))

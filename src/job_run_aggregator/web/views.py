@@ -20,9 +20,10 @@ from job_run_aggregator.artifacts.buckets.base import open_bucket
 from job_run_aggregator.history.compare import DEFAULT_LEEWAY_PERCENT, compare
 from job_run_aggregator.errors import InputError, JraError
 from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, VARIANT, HistoryQuery, historical_rows
-from job_run_aggregator.matching.matcher import RULES, HistoricalData, JobType, job_type_for, load_historical
-from job_run_aggregator.history.results_file import name_column, read_query_results, render_query_results
+from job_run_aggregator.matching.matcher import RULES, HistoricalData, JobType, historical_data, job_type_for
+from job_run_aggregator.history.results_file import name_column, read_query_results
 from job_run_aggregator.jobs.variants import variant_for
+from job_run_aggregator.model import release_order
 from job_run_aggregator.web import pages
 from job_run_aggregator.web.queries import Cell, cell_runs, daily_percentiles, releases
 
@@ -86,7 +87,8 @@ def query_string(params: Mapping[str, str | None]) -> str:
 
 
 def cell_params(cell: Cell) -> dict[str, str]:
-    return {"backend": cell.backend, "release": cell.variant[0], **dict(zip(CELL_FIELDS, cell.variant[1:]))}
+    variant = dict(zip(CELL_FIELDS, cell.variant[1:], strict=True))
+    return {"backend": cell.backend, "release": cell.variant[0], **variant}
 
 
 def nav_links(query: Mapping[str, str]) -> dict[str, str]:
@@ -191,7 +193,7 @@ def _cell_head(cell: Cell, p: Params, start: datetime, end: datetime) -> dict[st
 def _worst_cell(heat: Mapping[str, Any], backend: str) -> Cell:
     cells = [c for c in heat["cells"] if c["BackendName"] == backend]
     worst = min(cells, key=lambda c: (c["greyed"], -(c["P99"] or 0.0)))
-    return Cell(backend, tuple(worst[c] for c in VARIANT))  # type: ignore[arg-type]
+    return Cell(backend, tuple(worst[c] for c in VARIANT))
 
 
 # ---- compare and match ----------------------------------------------------------------------------------------
@@ -272,7 +274,7 @@ def _historical(dash: Dashboard, p: Params, source: str) -> HistoricalData:
     q = HistoryQuery(DISRUPTIONS, now=end, days=p.days, min_job_runs=0)
     with dash.warehouse() as wh:
         rows = historical_rows(wh, q)
-    return load_historical(render_query_results(rows), f"warehouse disruptions {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    return historical_data(rows, f"warehouse disruptions {start:%Y-%m-%d} to {end:%Y-%m-%d}")
 
 
 def _input_file(p: Params, name: str) -> tuple[str, bytes] | None:
@@ -353,9 +355,8 @@ def _number(values: Mapping[str, str], name: str, default: float) -> float:
         raise InputError(f"{name}={text!r} is not a number") from None
 
 
-def _release_order(release: str) -> tuple[int, ...]:
-    parts = release.split(".")
-    return tuple(int(x) for x in parts) if all(x.isdigit() for x in parts) else (-1,)
+def _release_order(release: str) -> tuple[int, int, int, str]:
+    return release_order(release)
 
 
 def _no_data(release: str | None, start: datetime, end: datetime, known: list[str]) -> str:

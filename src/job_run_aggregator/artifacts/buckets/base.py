@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from job_run_aggregator.errors import ConfigError
+
+
+class RefusedPath(str):
+    """A listed entry the bucket will not read (a symlink out of the bucket, a FIFO or device, …), with the reason.
+
+    Listings yield these instead of dropping them silently, so the uploader records them in LoadProblems.
+    """
+
+    reason: str
+
+    def __new__(cls, path: str, reason: str) -> RefusedPath:
+        self = super().__new__(cls, path)
+        self.reason = reason
+        return self
 
 
 class Bucket(Protocol):
@@ -15,14 +29,23 @@ class Bucket(Protocol):
     url: str
 
     def list_dirs(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
-        """Yield the names of the immediate sub-folders of `prefix` (ending in '/'), sorted, after `start_after`."""
+        """Yield the names of the immediate sub-folders of `prefix`, sorted, after `start_after`.
+
+        A sub-folder that cannot be entered (a symlink) is yielded as a `RefusedPath`.
+        """
         ...
 
-    def list_files(self, prefix: str) -> Iterator[str]:
-        """Yield the paths of every object under `prefix`, recursively."""
+    def list_files(self, prefix: str, match_glob: str | None = None) -> Iterator[str]:
+        """Yield the paths of every object under `prefix`, recursively; entries not readable as `RefusedPath`.
+
+        `match_glob` (GCS glob syntax, a path from the bucket root) is a hint: a store may list only the objects
+        matching it, or ignore it; callers filter what they get either way.
+        """
         ...
 
-    def read(self, path: str) -> bytes: ...
+    def read(self, path: str) -> bytes:
+        """The object's bytes (at most MAX_ARTIFACT_BYTES); ObjectMissing when it is gone, InputError if refused."""
+        ...
 
     def browse_url(self, path: str) -> str:
         """A URL a person can open to see `path` (folder or object)."""
@@ -52,4 +75,4 @@ def _open_gcs(rest: str, anonymous: bool = False, credentials_file: str | None =
     return GCSBucket(rest.strip("/"), anonymous=anonymous, credentials_file=credentials_file)
 
 
-_OPENERS = {"file": _open_local, "gs": _open_gcs}
+_OPENERS: dict[str, Callable[..., Bucket]] = {"file": _open_local, "gs": _open_gcs}

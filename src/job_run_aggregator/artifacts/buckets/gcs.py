@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from job_run_aggregator import network
-from job_run_aggregator.errors import ConfigError, InputError, JraError, TransientError
+from job_run_aggregator.artifacts.parse.document import MAX_ARTIFACT_BYTES, render_limit
+from job_run_aggregator.errors import ConfigError, InputError, JraError, ObjectMissing, TransientError
 from job_run_aggregator.retry import retry_call
+
+T = TypeVar("T")
 
 try:
     import requests
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
-    from google.cloud import storage
+    from google.cloud import storage  # type: ignore[attr-defined]  # untyped namespace package
 except ImportError:  # pragma: no cover - exercised only without the extra
     storage = None
 
@@ -23,7 +28,7 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
     if storage is None:
         return None
     if isinstance(exc, gexc.NotFound):
-        return InputError("object not found", path=what)
+        return ObjectMissing("object not found", path=what)
     if isinstance(exc, (gexc.TooManyRequests, gexc.ServerError, gexc.RequestRangeNotSatisfiable)):
         return TransientError(f"{what}: GCS answered {exc.code}")
     if isinstance(exc, (requests.exceptions.RequestException, ConnectionError, TimeoutError)):
@@ -43,7 +48,8 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
 
 
 class GCSBucket:
-    def __init__(self, bucket: str, anonymous: bool = False, credentials_file: str | None = None, client=None) -> None:
+    def __init__(self, bucket: str, anonymous: bool = False, credentials_file: str | None = None,
+                 client: Any = None) -> None:
         if storage is None:
             raise ConfigError("GCS support is not installed; run: pip install 'job-run-aggregator[gcs]'")
         self.name = bucket
@@ -57,12 +63,16 @@ class GCSBucket:
         if getattr(self.client, "_bucket_metadata_cache", None) is not None:
             self.client._bucket_metadata_cache = None
         self.bucket = self.client.bucket(bucket)
+        self.max_bytes = MAX_ARTIFACT_BYTES
+        # Sizes from the last listings: an object over the cap is refused before its download starts.
+        self._sizes: dict[str, int] = {}
+        self.match_glob_honoured: bool | None = None  # None: not seen yet; False: ignored or refused, not sent
 
-    def _call(self, what: str, fn):
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
         # The client's own retry layer is switched off at every call (retry=None): it would retry for up to
         # 120 s per call behind our backs and resume cut downloads with range requests whose checksum is never
         # verified. One layer, ours, with a known budget (retry.DEFAULT_ATTEMPTS), re-reads whole objects.
-        def attempt():
+        def attempt() -> T:
             with network.operation(what) as op:
                 try:
                     return fn()
@@ -90,15 +100,38 @@ class GCSBucket:
             if start_after is None or name > start_after:
                 yield name
 
-    def list_files(self, prefix: str) -> Iterator[str]:
+    def list_files(self, prefix: str, match_glob: str | None = None) -> Iterator[str]:
         prefix = prefix.rstrip("/") + "/"
-        names = self._call(
-            f"gs://{self.name}/{prefix}",
-            lambda: [b.name for b in self.client.list_blobs(self.bucket, prefix=prefix, retry=None)],
-        )
-        yield from names
+        # A real run folder holds thousands of objects (pod logs, must-gather) and a list page holds 1,000: with
+        # matchGlob GCS lists only the few the uploaders read, one request per run. fake-gcs-server ignores the
+        # parameter, and a server may refuse it: then it is not sent again and callers filter as before.
+        glob = match_glob if self.match_glob_honoured is not False else None
+
+        def listing() -> list[tuple[str, int | None]]:
+            try:
+                return [(b.name, b.size) for b in self.client.list_blobs(self.bucket, prefix=prefix, match_glob=glob,
+                                                                         retry=None)]
+            except gexc.BadRequest:
+                if glob is None:
+                    raise
+                self.match_glob_honoured = False
+                return [(b.name, b.size) for b in self.client.list_blobs(self.bucket, prefix=prefix, retry=None)]
+
+        blobs = self._call(f"gs://{self.name}/{prefix}", listing)
+        if glob is not None and self.match_glob_honoured is not False:
+            pattern = glob_regex(glob)
+            self.match_glob_honoured = all(pattern.fullmatch(name) for name, _ in blobs)
+        if len(self._sizes) > 100_000:
+            self._sizes.clear()
+        for name, size in blobs:
+            if size is not None:
+                self._sizes[name] = size
+            yield name
 
     def read(self, path: str) -> bytes:
+        size = self._sizes.get(path)
+        if size is not None and size > self.max_bytes:
+            raise InputError(f"file is {size} bytes, over the {render_limit(self.max_bytes)} limit; not read", path)
         # "auto" is crc32c (with its C extension), which GCS sends for every object; md5 is missing for
         # composite objects, whose truncated bodies would then pass unchecked.
         return self._call(
@@ -110,7 +143,43 @@ class GCSBucket:
         return f"https://prow.ci.openshift.org/view/gs/{self.name}/{path.strip('/')}"
 
 
-def _make_client(anonymous: bool, credentials_file: str | None):
+def glob_regex(glob: str) -> re.Pattern[str]:
+    """GCS matchGlob syntax as a regular expression (`**` any characters, `*`/`?` within one folder level,
+    `[...]` a character class, `{a,b}` alternatives)."""
+    out, i, depth = [], 0, 0
+    while i < len(glob):
+        c = glob[i]
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = glob.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = glob[i + 1 : end]
+                out.append("[" + ("^" + re.escape(body[1:]) if body.startswith("!") else re.escape(body)) + "]")
+                i = end
+        elif c == "{":
+            out.append("(?:")
+            depth += 1
+        elif c == "}" and depth:
+            out.append(")")
+            depth -= 1
+        elif c == "," and depth:
+            out.append("|")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _make_client(anonymous: bool, credentials_file: str | None) -> Any:
     if os.environ.get("STORAGE_EMULATOR_HOST") or anonymous:
         return storage.Client.create_anonymous_client()
     if credentials_file:

@@ -15,7 +15,7 @@ from job_run_aggregator.errors import InputError
 try:
     import orjson
 except ImportError:  # pragma: no cover - the standard decoder below gives the same results, only slower
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 _MAX_NUMBER_DIGITS = 64  # JSON integers beyond this are nonsense in any artifact; int() would also refuse >4300
@@ -53,7 +53,7 @@ class _HugeNumber(ValueError):
 def check_size(data: bytes, path: str, limit: int = MAX_ARTIFACT_BYTES) -> None:
     """Reject an artifact over the size cap before any decoding work is done."""
     if len(data) > limit:
-        raise InputError(f"file is {len(data)} bytes, over the {_render_limit(limit)} limit", path)
+        raise InputError(f"file is {len(data)} bytes, over the {render_limit(limit)} limit", path)
 
 
 def read_capped(stream: BinaryIO, path: str, limit: int = MAX_ARTIFACT_BYTES) -> bytes:
@@ -66,7 +66,7 @@ def read_capped(stream: BinaryIO, path: str, limit: int = MAX_ARTIFACT_BYTES) ->
         size = stream.seek(0, 2) - start
         stream.seek(start)
         if size > limit:
-            raise InputError(f"file is {size} bytes, over the {_render_limit(limit)} limit", path)
+            raise InputError(f"file is {size} bytes, over the {render_limit(limit)} limit", path)
     chunks: list[bytes] = []
     total = 0
     while chunk := stream.read(min(_READ_CHUNK, limit + 1 - total)):
@@ -74,11 +74,12 @@ def read_capped(stream: BinaryIO, path: str, limit: int = MAX_ARTIFACT_BYTES) ->
         total += len(chunk)
         if total > limit:
             chunks.clear()
-            raise InputError(f"file is more than {limit} bytes, over the {_render_limit(limit)} limit", path)
+            raise InputError(f"file is more than {limit} bytes, over the {render_limit(limit)} limit", path)
     return b"".join(chunks)
 
 
-def _render_limit(limit: int) -> str:
+def render_limit(limit: int) -> str:
+    """`64 MiB` for whole mebibytes, else the byte count."""
     if limit % (1024 * 1024) == 0:
         return f"{limit // (1024 * 1024)} MiB"
     return f"{limit} bytes"

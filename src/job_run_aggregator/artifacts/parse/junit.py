@@ -39,8 +39,9 @@ class _Frame:
 class _Collector:
     """Expat handlers that keep only what TestRuns needs: direct-child semantics, as Go's encoding/xml structs."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, keep_skipped: bool = False) -> None:
         self.path = path
+        self.keep_skipped = keep_skipped
         self.stack: list[_Frame] = []
         self.ignored_depth = 0  # > 0 while inside an element nothing is taken from
         self.cases: list[TestCase] = []
@@ -88,13 +89,14 @@ class _Collector:
             self.ignored_depth -= 1
             return
         frame = self.stack.pop()
-        if frame.kind == "case" and not frame.skipped:
+        if frame.kind == "case" and (self.keep_skipped or not frame.skipped):
             suite = self.stack[-1].name
-            self.cases.append(TestCase(name=frame.name, suite=suite, status="Failed" if frame.failed else "Passed"))
+            status = "Failed" if frame.failed else "Skipped" if frame.skipped else "Passed"
+            self.cases.append(TestCase(name=frame.name, suite=suite, status=status))
 
 
-def parse_junit(data: bytes, path: str) -> list[TestCase]:
-    """Parse a junit file into its non-skipped test cases, in document order.
+def parse_junit(data: bytes, path: str, keep_skipped: bool = False) -> list[TestCase]:
+    """Parse a junit file into its non-skipped test cases (all, with status "Skipped", with `keep_skipped`).
 
     The root is `<testsuites>` or a bare `<testsuite>`; nested suites are followed; a case is `Failed` iff it
     has a `<failure>` child (an `<error>` child does not count, as in Go); its suite is the names of its
@@ -104,7 +106,7 @@ def parse_junit(data: bytes, path: str) -> list[TestCase]:
         InputError: too big, not well-formed XML, has a DOCTYPE, an unexpected root, or absurd nesting.
     """
     check_size(data, path)
-    collector = _Collector(path)
+    collector = _Collector(path, keep_skipped)
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = collector.reject_doctype

@@ -22,6 +22,8 @@ class PayloadSpec:
     aggregation_id: str = ""  # default: a UUID drawn from the seed
     hours_ago: float = 5.0  # when the runs started; runs last up to 4 h, so 5 h ago means all finished
     disruption_factor: float = 1.0  # > 1 makes the payload worse than the job's history
+    failing_tests: tuple[str, ...] = ()  # junit tests failing in every payload run (added when not in the catalog)
+    flaky_tests: tuple[str, ...] = ()  # junit tests failing then passing (a retry) in every payload run
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,9 @@ class Run:
     is_install_failure: bool = False
     is_malformed: bool = False
     factor: float = 1.0  # disruption multiplier (PayloadSpec.disruption_factor)
+    failing_tests: tuple[str, ...] = ()  # PayloadSpec.failing_tests, payload runs only
+    flaky_tests: tuple[str, ...] = ()
+    planted: tuple[tuple[str, float], ...] = ()  # (backend, seconds) added to its last disruption file (plant.py)
 
 
 def _previous_release(release: str) -> str:
@@ -175,6 +180,8 @@ def _plan_job(job: Job, seed: int, now: datetime, days: int, runs_per_day: tuple
             tag=tag, from_tag=from_tag, is_analysis=is_payload or (bool(tag) and rng.random() < 0.3),
             aggregation_id=aggregation_id if is_payload else "", is_install_failure=is_install_failure,
             factor=1.0 if factor is None else factor,
+            failing_tests=payload.failing_tests if is_payload and payload else (),
+            flaky_tests=payload.flaky_tests if is_payload and payload else (),
         ))
     return runs
 

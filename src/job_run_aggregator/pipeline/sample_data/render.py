@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from job_run_aggregator.pipeline.sample_data import catalog
 from job_run_aggregator.pipeline.sample_data.plan import Job, Run, random_uuid
+from job_run_aggregator.pipeline.sample_data.shape import ArtifactShape, extra_junit, noise_objects
 
 try:
     import orjson
@@ -106,7 +107,8 @@ def _seconds_to_ns(seconds: float, rng: random.Random) -> int:
     return max(1, round(seconds * 1000)) * 1_000_000
 
 
-def _disruptions(run: Run, is_upgrade_phase: bool, rng: random.Random) -> dict[str, object]:
+def _disruptions(run: Run, is_upgrade_phase: bool, rng: random.Random,
+                 planted: tuple[tuple[str, float], ...] = ()) -> dict[str, object]:
     job, entries = run.job, {}
     base = _variant_factor(job) * run.factor * (1.4 if job.upgrade == "minor" else 1.0)
     for backend, chance, typical, lb_type, protocol, target in catalog.BACKENDS:
@@ -131,6 +133,9 @@ def _disruptions(run: Run, is_upgrade_phase: bool, rng: random.Random) -> dict[s
                     + rng.choice(catalog.FAILURE_REASONS).format(a=rng.randint(0, 255), b=rng.randint(1, 254))
                     for _ in range(rng.randint(1, 3))
                 ]
+            for backend_name, seconds in planted:  # after every draw, so the rest of the bucket is unchanged
+                if backend_name == name:
+                    nanoseconds = max(0, nanoseconds + round(seconds * 1e9))
             entries[name] = {
                 "Name": name, "BackendName": backend, "ConnectionType": connection,
                 "DisruptedDuration": format_go_duration(nanoseconds), "DisruptionMessages": messages,
@@ -174,8 +179,16 @@ def _junit(run: Run, rng: random.Random) -> bytes:
     children = [(name, False) for name in catalog.UPGRADE_TESTS] if job.upgrade else []
     runnable = [name for name, skipped in cases + children if not skipped]
     failed = set(rng.sample(runnable, rng.randint(1, 3))) if run.state == "failure" else set()
+    # Planted tests (payload runs only): always failing, or failing then passing on a retry in the same run.
+    known = {name for name, _ in cases}
+    cases += [(name, False) for name in dict.fromkeys(run.failing_tests + run.flaky_tests) if name not in known]
+    failed |= set(run.failing_tests)
 
     def render(name: str, skipped: bool, indent: str) -> str:
+        if name in run.flaky_tests and not skipped:
+            reason = escape(f"fail [github.com/openshift/origin/test/extended/util]: {name} flaked")
+            return (f'{indent}<testcase name={quoteattr(name)} time="1"><failure message="">{reason}</failure>'
+                    f'</testcase>\n{indent}<testcase name={quoteattr(name)} time="2"></testcase>')
         head = f'{indent}<testcase name={quoteattr(name)} time="{0 if skipped else rng.randint(1, 400)}">'
         if skipped:
             return head + '<skipped message="skipped: not applicable to this cluster"></skipped></testcase>'
@@ -196,8 +209,12 @@ def _junit(run: Run, rng: random.Random) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n{outer}</testsuites>\n'.encode()
 
 
-def render_run(run: Run, seed: int) -> list[tuple[str, bytes]]:
-    """The files of one run, as paths relative to the run folder."""
+def render_run(run: Run, seed: int, shape: ArtifactShape | None = None) -> list[tuple[str, bytes]]:
+    """The files of one run, as paths relative to the run folder.
+
+    `shape` adds what real runs also carry (thousands of junit cases, thousands of unrelated objects), drawn from
+    generators of their own: without it, or with its zero defaults, the bytes are those of earlier versions.
+    """
     rng = random.Random(f"{seed}:{run.job.name}:{run.build_id}")
     pod = random_uuid(rng)
     commit = f"{rng.getrandbits(160):040x}"
@@ -218,7 +235,7 @@ def render_run(run: Run, seed: int) -> list[tuple[str, bytes]]:
     phases = [(run.start + (run.end - run.start) * 0.55, True), (last, False)] if run.job.upgrade else [(last, False)]
     for i, (moment, is_upgrade_phase) in enumerate(phases):
         stamp = f"{moment:%Y%m%d-%H%M%S}"
-        disruption = _json(_disruptions(run, is_upgrade_phase, rng))
+        disruption = _json(_disruptions(run, is_upgrade_phase, rng, run.planted if i == len(phases) - 1 else ()))
         if run.is_malformed and i == 0:
             disruption = disruption[: len(disruption) // 2]  # cut mid-document: not JSON any more
         files.append((f"{junit}backend-disruption_{stamp}.json", disruption))
@@ -226,4 +243,8 @@ def render_run(run: Run, seed: int) -> list[tuple[str, bytes]]:
     stamp = f"{last:%Y%m%d-%H%M%S}"
     files.append((f"{junit}cluster-data_{stamp}.json", _json(_cluster_data(run, rng))))
     files.append((f"{junit}junit_e2e_{stamp}.xml", _junit(run, rng)))
+    if shape is not None and shape.junit_cases:
+        files.append((f"{junit}junit_e2e_parallel_{stamp}.xml", extra_junit(run, seed, shape.junit_cases)))
+    if shape is not None and shape.noise_objects:
+        files += noise_objects(run, seed, shape.noise_objects)
     return files
