@@ -46,7 +46,7 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
                 bucket, wh, kinds, job_patterns=jobs or (), since=since,
                 lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
                 workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=committed.watch(progress),
-                batch=BatchLimits(s.batch_rows, s.batch_runs),
+                batch=BatchLimits(s.batch_rows, s.batch_runs), summary=committed.summary,
             )
     except TransientError as exc:
         # The one error line says what is safe: committed runs stay loaded, the next upload resumes after them.
@@ -72,27 +72,28 @@ def print_summary(label: str, s: RunSummary, dry_run: bool = False) -> None:
 
 
 class CommittedSoFar:
-    """Remembers the summary the progress callbacks saw: what was committed when an upload stops on an error."""
+    """The upload's counts as they commit, and the jobs done: what was committed when an upload stops on an error."""
 
     def __init__(self) -> None:
-        self.summary: RunSummary | None = None
+        self.summary = RunSummary(rows={})  # handed to upload(): runs and rows reach it as their batch commits
         self.jobs_done = 0
 
     def watch(self, progress: Progress) -> Progress:
         def advance(job: str, summary: RunSummary) -> None:
-            self.summary, self.jobs_done = summary, self.jobs_done + 1
+            self.jobs_done += 1
             progress.advance(job, summary)
 
         return replace(progress, advance=advance)
 
     def describe(self) -> str:
         s = self.summary
-        if s is None or not s.loaded:
+        if not s.loaded:
             return ("no run was committed before it, nothing partial; re-run when the service is back, "
                     "or let the next scheduled upload do it")
         rows = sum(s.rows.values())
-        return (f"{s.loaded} run(s) of {self.jobs_done} job(s) ({rows} rows) were committed before it and stay "
-                "loaded, nothing partial; re-run when the service is back, or let the next scheduled upload resume")
+        return (f"{s.loaded} run(s) ({rows} rows; {self.jobs_done} job(s) complete) were committed before it and "
+                "stay loaded, nothing partial; re-run when the service is back, or let the next scheduled upload "
+                "resume")
 
 
 @app.command("upload-all")

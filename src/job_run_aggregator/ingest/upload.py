@@ -81,8 +81,12 @@ def upload(
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     batch: BatchLimits | None = None,
+    summary: RunSummary | None = None,
 ) -> RunSummary:
     """Load every finished, not yet loaded run of the selected jobs; return the counts.
+
+    The counts accumulate in `summary` when one is given: runs and rows reach it as their batch commits, so a
+    caller knows what was committed even when the upload raises.
 
     `dry_run` loads nothing and hands every row to `emit(table, row)` instead. When `progress.stopping()` turns
     true, the upload commits what it has read up to the end of the current job and returns (the jobs after it
@@ -92,7 +96,7 @@ def upload(
     if unknown:
         raise ValueError(f"unknown uploaders {sorted(unknown)}")
     progress = progress or Progress()
-    summary = RunSummary(rows={})
+    summary = summary if summary is not None else RunSummary(rows={})
     jobs = select_jobs(warehouse.query("SELECT * FROM Jobs"), job_patterns)
     summary.jobs = len(jobs)
     state = read_loaded_state(warehouse, kinds, lookback)
