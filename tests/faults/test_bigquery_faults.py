@@ -33,8 +33,9 @@ pytestmark = pytest.mark.emulator
 FAST = {"JRA_RETRY_BASE_DELAY": "0.01", "JRA_RETRY_MAX_DELAY": "0.05", "JRA_BATCH_RUNS": "10"}
 SUMMARY = re.compile(r"upload-all: jobs \d+, runs seen \d+, loaded (\d+), .* failed (\d+); rows loaded: (.*); "
                      r"problems \d+; BigQuery jobs (\d+)")
-ERROR_TAIL = (r"; (no run was committed before it|\d+ run\(s\) of \d+ job\(s\) \(\d+ rows\) were committed before it "
-              r"and stay loaded), nothing partial; re-run when the service is back, or let the next scheduled upload .*")
+ERROR_TAIL = (r"; (no run was committed before it|\d+ run\(s\) \(\d+ rows; \d+ job\(s\) complete\) were committed "
+              r"before it and stay loaded), nothing partial; re-run when the service is back, or let the next scheduled "
+              r"upload .*")
 
 
 def is_job_insert(method: str, path: str) -> bool:
@@ -107,7 +108,7 @@ def clean(bigquery_emulator: str, bucket: tuple[Path, Path]) -> tuple[dict, dict
     assert int(summary.group(4)) == inserts > 0
     as_json = json.loads(done.stdout.strip().splitlines()[-1])
     assert as_json["bigquery_jobs"] == inserts and as_json["loaded"] == int(summary.group(1))
-    assert ", ".join(f"{t} {n}" for t, n in as_json["rows"].items()) == summary.group(3)
+    assert ", ".join(f"{t} {n}" for t, n in sorted(as_json["rows"].items())) == summary.group(3)
     tables = dump(url)
     assert tables["JobRuns"] and tables["TestRuns"] and tables["Alerts"] and tables["LoadProblems"]
     assert staging_tables(url) == []
@@ -161,13 +162,24 @@ def test_answers_cut_short_every_time_end_in_one_line_and_exit_75(bigquery_emula
 def test_a_killed_bigquery_fails_within_budget_says_what_was_committed_and_a_rerun_completes(
         bigquery_emulator, bucket, clean):
     url = fresh_dataset(bigquery_emulator, bucket[1])
-    tables, _, clean_requests = clean
-    with FaultProxy(bigquery_emulator) as proxy:
-        # As the emulator being killed mid-upload: new connections refused, open ones reset.
-        proxy.on_request = lambda n: threading.Thread(target=proxy.kill).start() if n == clean_requests * 3 // 4 else None
+    tables, _, _ = clean
+    markers = (b".JobRuns`", b".BackendDisruption_JobRuns`", b".Alerts_JobRuns`")
+    with FaultProxy(bigquery_emulator, record=True) as proxy:
+        # As the emulator being killed mid-upload (new connections refused, open ones reset), at the second batch's
+        # first staging load: the first batch is committed (its three marker tables, merged last, are MERGEd).
+        def kill_after_first_batch(n: int) -> None:
+            method, path, _ = proxy.bodies[-1]
+            merged = [body for m, _, body in proxy.bodies[:-1] if m == "POST" and b"MERGE" in body]
+            if (not proxy.killed and method == "POST" and path.startswith("/upload/")
+                    and all(any(m in body for body in merged) for m in markers)):
+                proxy.killed = True
+                threading.Thread(target=proxy.kill).start()
+
+        proxy.on_request = kill_after_first_batch
         began = time.monotonic()
-        # Unbounded (the client's own retry: 10 minutes per call), this outlives the 120 s limit.
-        done = upload(url, proxy.url, bucket[0], timeout=120)
+        # Unbounded (the client's own retry: 10 minutes per call), this outlives the 120 s limit. Batches of 10
+        # runs, so that some are committed before the kill (one batch would hold the whole small cycle).
+        done = upload(url, proxy.url, bucket[0], timeout=120, JRA_BATCH_RUNS="10")
         seconds = time.monotonic() - began
     assert proxy.killed
     assert done.returncode == 75, done.stderr
@@ -175,11 +187,11 @@ def test_a_killed_bigquery_fails_within_budget_says_what_was_committed_and_a_rer
     assert re.fullmatch(rf"error: {url}: [a-z ]+(JobRuns|TestRuns|Alerts|BackendDisruption|LoadProblems|_JobRuns)*: "
                         rf"cannot reach BigQuery \(ConnectionError\) \(gave up after 6 attempts\){ERROR_TAIL}",
                         line), line
-    committed = re.search(r"(\d+) run\(s\) of", line)
+    committed = re.search(r"(\d+) run\(s\) \(", line)
     assert committed and int(committed.group(1)) > 0, line
     partial = dump(url)
     assert 0 < len(partial["JobRuns"]) < len(tables["JobRuns"])
-    print(f"killed at request {clean_requests * 3 // 4} of {clean_requests}: exit 75 after {seconds:.1f} s; {line}")
+    print(f"killed after the first batch: exit 75 after {seconds:.1f} s; {line}")
     rerun = upload(url, bigquery_emulator, bucket[0])
     assert rerun.returncode == 0, rerun.stderr
     assert dump(url) == tables

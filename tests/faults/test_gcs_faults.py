@@ -81,8 +81,8 @@ def _assert_one_clean_error(stderr: str, attempts: int) -> str:
     assert len(errors) == 1, stderr
     assert re.fullmatch(
         rf"error: gs://{BUCKET}/logs/\S+: (GCS answered \d+|network error \(\w+\)|incomplete or corrupted download "
-        rf"\(\w+\)) \(gave up after {attempts} attempts?\); (no run was committed before it|\d+ run\(s\) of \d+ "
-        rf"job\(s\) \(\d+ rows\) were committed before it and stay loaded), nothing partial; re-run .*",
+        rf"\(\w+\)) \(gave up after {attempts} attempts?\); (no run was committed before it|\d+ run\(s\) \(\d+ rows; "
+        rf"\d+ job\(s\) complete\) were committed before it and stay loaded), nothing partial; re-run .*",
         errors[0]), errors[0]
     return errors[0]
 

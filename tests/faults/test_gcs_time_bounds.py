@@ -175,7 +175,7 @@ def test_an_upload_deadline_stops_the_upload_keeping_what_it_committed(server, p
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and re.fullmatch(
         r"error: upload-all: its time budget of 6 s ran out( \(.*\))?; (no run was committed before it|\d+ run\(s\) "
-        r"of \d+ job\(s\) \(\d+ rows\) were committed before it and stay loaded), nothing partial; re-run .*",
+        r"\(\d+ rows; \d+ job\(s\) complete\) were committed before it and stay loaded), nothing partial; re-run .*",
         errors[0]), done.stderr
     tables = dump_tables(url)
     clean_tables, _ = clean

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ LOOKBACK_OPT = typer.Option(
     None, "--lookback", help="Re-check runs started this long before the newest loaded one (default 24h)."
 )
 WORKERS_OPT = typer.Option(None, "--workers", help="Concurrent object reads (default 8).")
-JSON_OPT = typer.Option(False, "--json", help="Also print the summary as one JSON object on stdout.")
 
 
 def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] | None, since: str | None,
@@ -34,20 +33,20 @@ def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] |
     """Build the objects, hold the writers' lock, upload, print the summary; exit non-zero if a run failed."""
     s = c.settings
     bucket, wh = c.bucket(), c.warehouse()
-    jobs_before = getattr(wh, "jobs_run", None)  # BigQuery counts the jobs it starts
 
     def emit(table: str, row: dict[str, Any]) -> None:
         stdout.out(json.dumps({"table": table, "row": row}, default=str))
 
+    jobs_before = getattr(wh, "jobs_run", None)  # BigQuery counts the jobs it starts
     committed = CommittedSoFar()
     try:
-        with steps.writer_lock(wh, label, s.lock_timeout, s.dry_run), upload_progress(label) as progress, \
-                time_budget(s.upload_deadline, label):
+        with (steps.writer_lock(wh, label, s.lock_timeout, s.dry_run), upload_progress(label) as progress,
+              time_budget(s.upload_deadline, label)):
             summary = upload(
                 bucket, wh, kinds, job_patterns=jobs or (), since=since,
                 lookback=parse_duration_option(lookback) if lookback else DEFAULT_LOOKBACK,
                 workers=workers or s.workers, dry_run=s.dry_run, emit=emit, progress=committed.watch(progress),
-                batch=BatchLimits(s.batch_rows, s.batch_runs),
+                batch=BatchLimits(s.batch_rows, s.batch_runs), summary=committed.summary,
                 retry_missing_for=parse_duration_option(s.retry_missing_for),
             )
     except TransientError as exc:
@@ -76,27 +75,28 @@ def print_summary(label: str, s: RunSummary, dry_run: bool = False) -> None:
 
 
 class CommittedSoFar:
-    """Remembers the summary the progress callbacks saw: what was committed when an upload stops on an error."""
+    """The upload's counts as they commit, and the jobs done: what was committed when an upload stops on an error."""
 
     def __init__(self) -> None:
-        self.summary: RunSummary | None = None
+        self.summary = RunSummary(rows={})  # handed to upload(): runs and rows reach it as their batch commits
         self.jobs_done = 0
 
     def watch(self, progress: Progress) -> Progress:
         def advance(job: str, summary: RunSummary) -> None:
-            self.summary, self.jobs_done = summary, self.jobs_done + 1
+            self.jobs_done += 1
             progress.advance(job, summary)
 
-        return Progress(progress.start, advance, progress.stopping)
+        return replace(progress, advance=advance)
 
     def describe(self) -> str:
         s = self.summary
-        if s is None or not s.loaded:
+        if not s.loaded:
             return ("no run was committed before it, nothing partial; re-run when the service is back, "
                     "or let the next scheduled upload do it")
         rows = sum(s.rows.values())
-        return (f"{s.loaded} run(s) of {self.jobs_done} job(s) ({rows} rows) were committed before it and stay "
-                "loaded, nothing partial; re-run when the service is back, or let the next scheduled upload resume")
+        return (f"{s.loaded} run(s) ({rows} rows; {self.jobs_done} job(s) complete) were committed before it and "
+                "stay loaded, nothing partial; re-run when the service is back, or let the next scheduled upload "
+                "resume")
 
 
 @app.command("upload-all")

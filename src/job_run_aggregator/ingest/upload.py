@@ -90,8 +90,12 @@ def upload(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     batch: BatchLimits | None = None,
     retry_missing_for: timedelta = DEFAULT_RETRY_MISSING_FOR,
+    summary: RunSummary | None = None,
 ) -> RunSummary:
     """Load every finished, not yet loaded run of the selected jobs; return the counts.
+
+    The counts accumulate in `summary` when one is given: runs and rows reach it as their batch commits, so a
+    caller knows what was committed even when the upload raises.
 
     `dry_run` loads nothing and hands every row to `emit(table, row)` instead. When `progress.stopping()` turns
     true, the upload commits what it has read up to the end of the current job and returns (the jobs after it
@@ -104,7 +108,7 @@ def upload(
     if unknown:
         raise ValueError(f"unknown uploaders {sorted(unknown)}")
     progress = progress or Progress()
-    summary = RunSummary(rows={})
+    summary = summary if summary is not None else RunSummary(rows={})
     jobs = select_jobs(warehouse.query("SELECT * FROM Jobs"), job_patterns)
     summary.jobs = len(jobs)
     state = read_loaded_state(warehouse, kinds, lookback, now())

@@ -245,12 +245,15 @@ def _upload_step(bucket: Bucket, warehouse: Warehouse, config: CycleConfig, stop
             outer.advance(job, summary)
 
         # Asked after each job: a stop cuts the open batch short at that job, commits it, and ends the upload.
+        jobs_before = getattr(warehouse, "jobs_run", None)  # BigQuery counts the jobs it starts
         summary = upload(bucket, warehouse, KINDS, lookback=config.lookback, workers=config.workers,
                          dry_run=config.dry_run, progress=Progress(start, advance, stop.is_set), batch=config.batch)
         stopped = ""
         if stop.is_set() and seen["jobs"] < seen["total"]:
             stopped = f"stopped after {seen['jobs']} of {seen['total']} jobs ({stop.reason}); "
     uploaded[:] = [summary]
+    if jobs_before is not None:
+        summary.bigquery_jobs = getattr(warehouse, "jobs_run", jobs_before) - jobs_before
     line = stopped + describe_upload(summary, config.dry_run)
     error = upload_error(summary)
     if error is not None:

@@ -31,8 +31,6 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the extra
     bigquery = None  # type: ignore[assignment]
 
-T = TypeVar("T")
-
 log = logging.getLogger(__name__)
 
 STAGING_PREFIX = "_staging_"
@@ -48,6 +46,8 @@ JOB_TIMEOUT = 600.0
 TRANSIENT_REASONS = {"rateLimitExceeded", "jobRateLimitExceeded", "backendError", "internalError"}
 TRANSIENT_PHRASES = ("exceeded rate limits", "too many table update operations", "too many dml statements",
                      "due to concurrent update", "could not serialize access")
+
+T = TypeVar("T")
 
 # Engine differences are data: BigQuery reports INTEGER/FLOAT under their legacy names too.
 TYPE_BACK = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN"}
@@ -273,7 +273,7 @@ class BigQueryWarehouse(WarehouseBase):
 
     def _drop_staging(self, name: str, retried: bool) -> None:
         """Delete a staging table: within the retry budget after a MERGE, once when failing (it expires anyway)."""
-        def drop():
+        def drop() -> None:
             self.client.delete_table(self._ref(name), not_found_ok=True, retry=None)
 
         try:
@@ -285,11 +285,11 @@ class BigQueryWarehouse(WarehouseBase):
             log.warning("%s: staging table %s not deleted (%s); it expires on its own", self.url, name,
                         type(exc).__name__)
 
-    def _start_query(self, sql: str, params: Mapping[str, Any], job_id: str | None = None):
+    def _start_query(self, sql: str, params: Mapping[str, Any], job_id: str | None = None) -> Any:
         return self.client.query(sql, job_config=self._job_config(params), job_id=job_id, retry=None,
                                  job_retry=None)
 
-    def _job(self, what: str, start):
+    def _job(self, what: str, start: Callable[[str], Any]) -> Any:
         """Run one BigQuery job to completion within our retry budget; `start(job_id)` creates it.
 
         Each try that creates a job names it, so a try after a lost answer (a reset, a cut body, a stall) first
@@ -298,7 +298,7 @@ class BigQueryWarehouse(WarehouseBase):
         """
         started: list[str] = []
 
-        def attempt():
+        def attempt() -> Any:
             job = self._find_job(started[-1]) if started else None
             if job is None:
                 job_id = f"jra_{uuid.uuid4().hex}"
@@ -310,7 +310,7 @@ class BigQueryWarehouse(WarehouseBase):
 
         return self._call(what, attempt)
 
-    def _find_job(self, job_id: str):
+    def _find_job(self, job_id: str) -> Any:
         """The job a lost answer belonged to, or None when it must be started again."""
         try:
             job = self.client.get_job(job_id, project=self.project, location=self.location, retry=None)
