@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 
 from job_run_aggregator import network
@@ -32,6 +32,10 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     bigquery = None  # type: ignore[assignment]
 
 T = TypeVar("T")
+# Any job the client hands back: get_job may answer with any kind (a string, so nothing is evaluated without the extra).
+BigQueryJob: TypeAlias = (
+    "bigquery.LoadJob | bigquery.CopyJob | bigquery.ExtractJob | bigquery.QueryJob | bigquery.UnknownJob"
+)
 
 log = logging.getLogger(__name__)
 
@@ -285,11 +289,11 @@ class BigQueryWarehouse(WarehouseBase):
             log.warning("%s: staging table %s not deleted (%s); it expires on its own", self.url, name,
                         type(exc).__name__)
 
-    def _start_query(self, sql: str, params: Mapping[str, Any], job_id: str | None = None):
+    def _start_query(self, sql: str, params: Mapping[str, Any], job_id: str | None = None) -> bigquery.QueryJob:
         return self.client.query(sql, job_config=self._job_config(params), job_id=job_id, retry=None,
                                  job_retry=None)
 
-    def _job(self, what: str, start):
+    def _job(self, what: str, start: Callable[[str], BigQueryJob]) -> BigQueryJob:
         """Run one BigQuery job to completion within our retry budget; `start(job_id)` creates it.
 
         Each try that creates a job names it, so a try after a lost answer (a reset, a cut body, a stall) first
@@ -298,7 +302,7 @@ class BigQueryWarehouse(WarehouseBase):
         """
         started: list[str] = []
 
-        def attempt():
+        def attempt() -> BigQueryJob:
             job = self._find_job(started[-1]) if started else None
             if job is None:
                 job_id = f"jra_{uuid.uuid4().hex}"
@@ -310,7 +314,7 @@ class BigQueryWarehouse(WarehouseBase):
 
         return self._call(what, attempt)
 
-    def _find_job(self, job_id: str):
+    def _find_job(self, job_id: str) -> BigQueryJob | None:
         """The job a lost answer belonged to, or None when it must be started again."""
         try:
             job = self.client.get_job(job_id, project=self.project, location=self.location, retry=None)
