@@ -17,7 +17,8 @@ import errno
 import unicodedata
 
 # Characters that end, rewrite or reorder a terminal line: C0/C1 controls, DEL, line/paragraph separators and the
-# bidi overrides (and lone surrogates, which cannot even be written to a UTF-8 stream). Names and paths come from data; in a log line they must stay on that line and read as written.
+# bidi overrides (and lone surrogates, which cannot even be written to a UTF-8 stream). Names and paths come from
+# data; in a log line they must stay on that line and read as written.
 _LINE_BREAKERS = {"\u2028", "\u2029", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
                   "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"}
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

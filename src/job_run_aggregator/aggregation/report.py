@@ -23,7 +23,8 @@ def render_junit(results: Sequence[CheckResult]) -> bytes:
     suites: dict[str, list[CheckResult]] = {}
     for result in results:
         suites.setdefault(result.suite, []).append(result)
-    rendered = [JunitSuite(name, [_case(name, r) for r in cases], errors_and_time=True) for name, cases in suites.items()]
+    rendered = [JunitSuite(name, [_case(name, r) for r in cases], errors_and_time=True)
+                for name, cases in suites.items()]
     return render_junit_suites(rendered or [JunitSuite(SUITE, [], errors_and_time=True)])
 
 

@@ -176,7 +176,8 @@ def analyze_job_runs(
             runs_by_backend.setdefault(backend, []).append((obs.run_id, float(seconds)))
     updated = combined_master_nodes_updated(u for _, u, _ in tests) if era.master_nodes_matched else ""
     choice = _history_job(warehouse, job, now, updated, era, history_job)
-    history = historical_stats_from_rows(warehouse.query(HISTORICAL_STATS_SQL, history_params(choice.job, now, updated)))
+    history = historical_stats_from_rows(
+        warehouse.query(HISTORICAL_STATS_SQL, history_params(choice.job, now, updated)))
     note = choice.note
     if updated:
         note = f"{note} History filtered to runs with MasterNodesUpdated={updated}.".strip()
@@ -184,8 +185,8 @@ def analyze_job_runs(
                                skip_single_node=skip_single_node, rules=era, history_note=note)
     test_results: list[CheckResult] = []
     if judge_junit:
-        test_results = _judge_junit(warehouse, choice.job, now, {o.run_id: t[0] for o, t in zip(observed, tests)},
-                                    selector, era, informing_patterns)
+        junit_by_run = {o.run_id: t[0] for o, t in zip(observed, tests, strict=True)}
+        test_results = _judge_junit(warehouse, choice.job, now, junit_by_run, selector, era, informing_patterns)
     working_dir.mkdir(parents=True, exist_ok=True)
     # Fixed file names: nothing taken from the data becomes part of a path.
     junit_path, html_path = working_dir / JUNIT_FILE, working_dir / HTML_FILE

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from job_run_aggregator.artifacts.parse.alerts import AlertKey
 from job_run_aggregator.backtest.stats import is_planted
 from job_run_aggregator.backtest.tally import RuleSetTally
 from job_run_aggregator.errors import ConfigError, InputError
@@ -71,7 +72,8 @@ class BacktestSpec:
         if self.data_type not in (DISRUPTIONS, ALERTS):
             raise ConfigError(f"--data-type {self.data_type!r}: choose disruptions or alerts")
         if not self.start < self.end:
-            raise ConfigError(f"--from {self.start:%Y-%m-%dT%H:%M:%SZ} must be before --to {self.end:%Y-%m-%dT%H:%M:%SZ}")
+            raise ConfigError(f"--from {self.start:%Y-%m-%dT%H:%M:%SZ} must be before "
+                              f"--to {self.end:%Y-%m-%dT%H:%M:%SZ}")
         if self.step <= timedelta(0):
             raise ConfigError("--step must be positive")
         if self.window is not None and (self.window.total_seconds() % 86_400 or self.window < timedelta(days=1)):
@@ -138,17 +140,19 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-Observed = dict[str, dict[tuple[str, str, str], float]]  # run id → (name, namespace, level) → seconds
+Observed = dict[str, dict[AlertKey, float]]  # run id → (name, namespace, level) → seconds
 
 
-def read_observed(warehouse: Warehouse, data_type: str, start: datetime, end: datetime) -> tuple[Observed, dict[str, str]]:
+def read_observed(
+    warehouse: Warehouse, data_type: str, start: datetime, end: datetime,
+) -> tuple[Observed, dict[str, str]]:
     """Every run started in [start, end) with its seconds per name, and its job name."""
     observed: Observed = {}
     jobs: dict[str, str] = {}
     for row in warehouse.query(_RUNS_SQL[data_type], {"start": start, "end": end}):
         run = str(row["JobRunName"])
         jobs[run] = str(row["JobName"])
-        scope = (str(row["Name"]), str(row["Namespace"] or ""), str(row["Level"] or ""))
+        scope = AlertKey(str(row["Name"]), str(row["Namespace"] or ""), str(row["Level"] or ""))
         observed.setdefault(run, {})[scope] = float(row["Seconds"])
     return observed, jobs
 
@@ -199,7 +203,7 @@ def backtest(
     return report
 
 
-def _judge(values: Mapping[tuple[str, str, str], float], job_type: JobType, data: HistoricalData,
+def _judge(values: Mapping[AlertKey, float], job_type: JobType, data: HistoricalData,
            spec: BacktestSpec, rules: str, allowances: Mapping[DataKey, float] | None) -> Iterable[Any]:
     if spec.data_type == DISRUPTIONS:
         disruption = {name: seconds for (name, _, _), seconds in values.items()}

@@ -75,7 +75,9 @@ def export_calibration_cmd(
 ) -> None:
     """Write each historical row's calibrated allowance and its cell's largest values (for calibrated:TARGET).
 
-    Example: job-run-aggregator export-calibration --target 0.01 --output-file calibration.json && job-run-aggregator check-run --data backend_query_results.json --calibration calibration.json --rules calibrated:0.01 --run ./ci-artifacts/logs/<job>/<id>
+    Example: job-run-aggregator export-calibration --target 0.01 --output-file calibration.json
+    && job-run-aggregator check-run --data backend_query_results.json --calibration calibration.json
+    --rules calibrated:0.01 --run ./ci-artifacts/logs/<job>/<id>
     """
     from job_run_aggregator.history.percentiles import HistoryQuery
     from job_run_aggregator.matching.calibrated import export_calibration, parse_step_seconds, parse_target

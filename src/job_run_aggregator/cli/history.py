@@ -214,8 +214,8 @@ def demo_cmd(
         stdout.print(f"  worse: {regression_line(item)}", markup=False)
     if not r.regressions:
         stdout.print("  none", markup=False)
-    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} --bucket {r.directory / 'ci-artifacts'} serve",
-                 markup=False)
+    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} "
+                 f"--bucket {r.directory / 'ci-artifacts'} serve", markup=False)
 
 
 def regression_line(item: Regression) -> str:

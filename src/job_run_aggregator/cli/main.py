@@ -31,7 +31,7 @@ def _log_cause(exc: BaseException) -> None:
 class OneLineConsole(Console):
     """A console whose text arguments print on one line each: control characters from data are escaped."""
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def print(self, *objects: Any, **kwargs: Any) -> None:
         super().print(*(one_line(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
 

@@ -5,13 +5,15 @@ percentile strings, the sort order) is the same in every era and lives in `resul
 
 | name | rows hold | where it comes from |
 |---|---|---|
-| v1 | BackendName, the six variant columns, JobRuns, P95, P99 | origin 2022 (reference `backend_query_results_2022-12.json`) |
+| v1 | BackendName, the six variant columns, JobRuns, P95, P99 | origin 2022 (`backend_query_results_2022-12.json`) |
 | v2 | v1 + MasterNodesUpdated after Topology | the `--split-master-nodes-updated` export |
-| v3 | v2 + P75, P50 after P99 | origin 2025 (reference `backend_query_results_2025-current.json`) |
-| a1 | AlertName, the six variant columns, JobRuns, P95, P99 | origin 2022 (reference `alerts_query_results_2022-12.json`) |
+| v3 | v2 + P75, P50 after P99 | origin 2025 (`backend_query_results_2025-current.json`) |
+| a1 | AlertName, the six variant columns, JobRuns, P95, P99 | origin 2022 (`alerts_query_results_2022-12.json`) |
 | a2 | a1 + MasterNodesUpdated after Topology | the `--split-master-nodes-updated` alert export |
 | a3 | a1 + AlertNamespace, AlertLevel after AlertName | origin since 2023-02 |
 | a4 | a3 + FirstObserved, LastObserved after AlertLevel, MasterNodesUpdated, P75, P50 | origin since 2023-08 |
+
+The file names in parentheses are the reference copies of that era's output.
 """
 
 from __future__ import annotations

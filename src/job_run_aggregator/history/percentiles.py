@@ -138,8 +138,9 @@ def percentile_sql(q: HistoryQuery, grouped: bool = False) -> str:
   WHERE a.JobRunStartTime >= @start AND a.JobRunStartTime < @end"""
         if q.alert_names:
             source += " AND a.Name IN UNNEST(@alert_names)"
-        source += f"""
-  GROUP BY a.Name, {"a.Namespace, a.Level, " if q.alert_scope else ""}a.JobRunName, j.Release, j.FromRelease, j.Platform, j.Architecture, j.Network, j.Topology"""
+        source += (f"""
+  GROUP BY a.Name, {"a.Namespace, a.Level, " if q.alert_scope else ""}a.JobRunName, """
+                   "j.Release, j.FromRelease, j.Platform, j.Architecture, j.Network, j.Topology")
     if q.release:
         source = source.replace("  WHERE ", "  WHERE j.Release = @release AND ", 1)
     if grouped:
@@ -218,12 +219,13 @@ def percentile_params(q: HistoryQuery) -> dict[str, Any]:
 # and last start time of a run of that release that observed it. Observed = fired (AlertSeconds > 0): the zero
 # rows injected for known alerts would otherwise move LastObserved to the newest run forever. An alert only
 # ever seen with 0 s falls back to the runs that recorded it at all. Not limited to the window, as upstream.
-OBSERVED_SQL = """SELECT a.Name AS AlertName, a.Namespace AS AlertNamespace, a.Level AS AlertLevel, j.Release AS Release,
+OBSERVED_SQL = ("SELECT a.Name AS AlertName, a.Namespace AS AlertNamespace, a.Level AS AlertLevel, "
+                """j.Release AS Release,
   COALESCE(MIN(CASE WHEN a.AlertSeconds > 0 THEN a.JobRunStartTime END), MIN(a.JobRunStartTime)) AS FirstObserved,
   COALESCE(MAX(CASE WHEN a.AlertSeconds > 0 THEN a.JobRunStartTime END), MAX(a.JobRunStartTime)) AS LastObserved
 FROM Alerts AS a JOIN Jobs AS j ON a.JobName = j.JobName
 WHERE j.Release IN UNNEST(@releases)
-GROUP BY a.Name, a.Namespace, a.Level, j.Release"""
+GROUP BY a.Name, a.Namespace, a.Level, j.Release""")
 
 
 def historical_rows(warehouse: Warehouse, q: HistoryQuery) -> list[dict[str, Any]]:

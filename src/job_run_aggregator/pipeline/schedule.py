@@ -132,7 +132,8 @@ class CycleConfig:
     def planned(self) -> tuple[str, ...]:
         """The steps this cycle runs: exports only with an export folder."""
         return tuple(s for s in STEPS if s in self.steps and (
-            s in (JOB_TABLE_UPDATER, UPLOAD_ALL) or (self.origin is not None if s == UPDATE_ORIGIN else self.export_dir)))
+            s in (JOB_TABLE_UPDATER, UPLOAD_ALL)
+            or (self.origin is not None if s == UPDATE_ORIGIN else self.export_dir)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -363,7 +363,8 @@ class Git:
             raise ConfigError(f"git {_verb(args)} in {self.directory} did not finish within 10 minutes") from None
         if done.returncode != 0:
             message = (done.stderr.strip() or done.stdout.strip()).splitlines()
-            raise ConfigError(f"git {_verb(args)} failed in {self.directory}: {message[-1] if message else done.returncode}")
+            detail = message[-1] if message else done.returncode
+            raise ConfigError(f"git {_verb(args)} failed in {self.directory}: {detail}")
         return done.stdout
 
     def check_repository(self) -> None:

@@ -122,7 +122,7 @@ def _best_single_split(z: np.ndarray, min_segment: int) -> float:
 
 def detect(seconds: Sequence[float] | np.ndarray, options: DetectOptions | None = None) -> list[ChangePoint]:
     """Return the significant change points of one series ordered by run start, in series order."""
-    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
+    from scipy.stats import mannwhitneyu
 
     options = options or DetectOptions()
     values = np.asarray(seconds, dtype=float)

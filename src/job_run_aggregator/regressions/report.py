@@ -108,5 +108,5 @@ def render_table(report: RegressionReport) -> str:
             f"{r.first_run.job_name} {r.first_run.job_run_name} {r.first_run.release_tag or '-'}",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
     return "\n".join(line.rstrip() for line in lines) + "\n"

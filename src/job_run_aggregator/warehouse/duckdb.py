@@ -232,7 +232,8 @@ class DuckDBWarehouse(WarehouseBase):
     def _insert_sql(self, t: Table, verb: str, new_runs_only: bool = False) -> str:
         cols = ", ".join(f'"{c.name}"' for c in t.columns)
         # Rows travel as one list per column: DuckDB's executemany is ~1000x slower than UNNEST of lists.
-        values = ", ".join(f'CAST(UNNEST(${i}) AS {TYPE_MAP[c.type]}) AS "{c.name}"' for i, c in enumerate(t.columns, 1))
+        values = ", ".join(
+            f'CAST(UNNEST(${i}) AS {TYPE_MAP[c.type]}) AS "{c.name}"' for i, c in enumerate(t.columns, 1))
         where = _new_runs_filter(t, len(t.columns) + 1) if new_runs_only else ""
         return f'{verb} INTO "{t.name}" ({cols}) SELECT {cols} FROM (SELECT {values}) AS s{where}'
 

@@ -145,7 +145,8 @@ def load_json(data: bytes, path: str) -> object:
     except _HugeNumber as error:
         raise InputError(f"not valid JSON: {error}", path) from None
     except _DuplicateKey as error:
-        raise InputError(f"duplicate key {show(error.args[0])} in one object; the file is ambiguous, not read", path) from None
+        raise InputError(f"duplicate key {show(error.args[0])} in one object; the file is ambiguous, not read",
+                         path) from None
     except json.JSONDecodeError as error:
         raise InputError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}", path) from None
     except ValueError as error:

@@ -18,8 +18,8 @@ from job_run_aggregator.pipeline.sample_data.plant import plant_regressions as p
 from job_run_aggregator.pipeline.sample_data.render import format_go_duration, render_run
 from job_run_aggregator.pipeline.sample_data.shape import BENCHMARK_SHAPE, ArtifactShape
 
-__all__ = ["BENCHMARK_SHAPE", "ArtifactShape", "PayloadSpec", "PlantedRegression", "SampleSummary", "format_go_duration",
-           "generate_sample_data", "parse_planted_regression", "sample_job_names", "write_runs"]
+__all__ = ["BENCHMARK_SHAPE", "ArtifactShape", "PayloadSpec", "PlantedRegression", "SampleSummary",
+           "format_go_duration", "generate_sample_data", "parse_planted_regression", "sample_job_names", "write_runs"]
 
 
 @dataclass(frozen=True, slots=True)
