@@ -182,6 +182,8 @@ def main(
     # Google client libraries log request details at DEBUG; keep credentials-bearing chatter out of our logs.
     for noisy in ("google", "urllib3", "google_auth_httplib2"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # sqlglot notes each dialect rewrite it applies (e.g. "Applying array index offset") at INFO: not news to users.
+    logging.getLogger("sqlglot").setLevel(max(logging.WARNING, logging.getLogger().level))
     context = Context(settings)
     ctx.obj = context
     ctx.call_on_close(context.close)
