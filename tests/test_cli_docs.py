@@ -95,3 +95,16 @@ def test_an_old_name_works_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["output_dir"] == str(out) and summary["runs"] > 0 and out.is_dir()
+
+
+@pytest.mark.parametrize("command", [
+    pytest.param(["regressions"], id="regressions"),
+    pytest.param(["export-historical-data", "--target-release", "4.14"], id="export"),
+    pytest.param(["export-calibration"], id="export-calibration"),
+])
+@pytest.mark.parametrize("moment", ["0001-01-01", "2200-01-01T00:00:00"])
+def test_a_time_out_of_range_is_one_line_not_a_traceback(tmp_path, command, moment):
+    result = CliRunner().invoke(app, ["--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}", *command, "--now", moment])
+    assert result.exit_code == 2, result.output
+    assert f"error: time {moment}" in result.output and "is out of range (2000-01-01 to 2100-01-01)" in result.output
+    assert "Traceback" not in result.output

@@ -32,7 +32,8 @@ def test_demo_writes_both_files(tmp_path: Path) -> None:
     assert f"runs seen {runs}," in result.stderr
     top = [line for line in result.stdout.splitlines() if re.match(r"  \S+-connections ", line)]
     assert len(top) == 5
-    warehouse = f"duckdb:///{directory / 'ci_data.duckdb'}"
+    warehouse = f"duckdb://{directory / 'ci_data.duckdb'}"  # an absolute path: duckdb:///tmp/…
+    assert directory.is_absolute()
     (next_step,) = [line for line in result.stdout.splitlines() if line.startswith("Next: ")]
     assert next_step.startswith(f"Next: job-run-aggregator --warehouse {warehouse} ") and next_step.endswith(" serve")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from pathlib import Path
 
 from job_run_aggregator.errors import TableMissing
 from job_run_aggregator.warehouse.base import open_warehouse
@@ -126,3 +127,18 @@ def test_bigquery_tables_are_partitioned_and_clustered(bigquery_url):
     assert t.time_partitioning.field == "JobRunStartTime"
     assert t.clustering_fields == ["JobName", "BackendName"]
     assert [f.mode for f in t.schema][:3] == ["REQUIRED", "REQUIRED", "REQUIRED"]
+
+
+@pytest.mark.parametrize(("path", "url"), [
+    pytest.param("/var/jra/w.duckdb", "duckdb:///var/jra/w.duckdb", id="absolute"),
+    pytest.param("demo/w.duckdb", "duckdb:///./demo/w.duckdb", id="relative"),
+    pytest.param("./demo/w.duckdb", "duckdb:///./demo/w.duckdb", id="dot-relative"),
+])
+def test_a_duckdb_url_printed_for_a_path_opens_that_path(path, url):
+    from job_run_aggregator.warehouse.base import parse_warehouse_url
+    from job_run_aggregator.warehouse.duckdb import duckdb_url
+
+    assert duckdb_url(path) == url
+    rest = parse_warehouse_url(url)[1]
+    opened = rest.removeprefix("/") if rest.startswith("/./") else rest  # as _open_duckdb reads it
+    assert Path(opened).resolve() == Path(path).resolve()

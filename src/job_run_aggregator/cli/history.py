@@ -35,6 +35,7 @@ from job_run_aggregator.history.percentiles import (
 )
 from job_run_aggregator.history.results_file import read_query_results, render_query_results
 from job_run_aggregator.pipeline import steps
+from job_run_aggregator.warehouse.duckdb import duckdb_url
 from job_run_aggregator.regressions import Regression
 
 DATA_TYPE_OPT = typer.Option(None, "--data-type", help="disruptions or alerts (default: disruptions, or the "
@@ -199,7 +200,7 @@ def demo_cmd(
         print_json({**{k: v for k, v in asdict(r).items() if k != "upload"}, "upload": summary_json(r.upload)})
         return
     stdout.print(f"Sample bucket: {r.directory / 'ci-artifacts'} ({r.runs_written} runs)", markup=False)
-    stdout.print(f"Warehouse: duckdb:///{r.warehouse}", markup=False)
+    stdout.print(f"Warehouse: {duckdb_url(r.warehouse)}", markup=False)
     stdout.print(f"Top backends by P99 ({DEMO_RELEASE} and older, last 21 days):", markup=False)
     for row in r.top_backends:
         stdout.print(
@@ -209,12 +210,12 @@ def demo_cmd(
     stdout.print(f"Wrote {r.backend_file} ({r.backend_rows} rows) and {r.alerts_file} ({r.alerts_rows} rows)",
                  markup=False)
     stdout.print(f"Top regressions (change points in the last {days} days; all: job-run-aggregator "
-                 f"--warehouse duckdb:///{r.warehouse} regressions):", markup=False)
+                 f"--warehouse {duckdb_url(r.warehouse)} regressions):", markup=False)
     for item in r.regressions[:5]:
         stdout.print(f"  worse: {regression_line(item)}", markup=False)
     if not r.regressions:
         stdout.print("  none", markup=False)
-    stdout.print(f"Next: job-run-aggregator --warehouse duckdb:///{r.warehouse} "
+    stdout.print(f"Next: job-run-aggregator --warehouse {duckdb_url(r.warehouse)} "
                  f"--bucket {r.directory / 'ci-artifacts'} serve", markup=False)
 
 

@@ -88,11 +88,27 @@ def parse_duration_option(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+# Command-line times must lie where CI data can (as the dashboard's `now`): windows reach back weeks from them,
+# and a year-1 time would overflow the arithmetic instead of giving a message.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
 def utc(moment: datetime | None) -> datetime | None:
-    """A command-line time in UTC: naive times are UTC already, aware ones are converted."""
+    """A command-line time in UTC: naive times are UTC already, aware ones are converted.
+
+    Raises:
+        ConfigError: a time outside [2000-01-01, 2100-01-01).
+    """
     if moment is None:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    try:
+        aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except OverflowError:
+        aware = EARLIEST_TIME - timedelta(days=1)  # converting pushed it before year 1: out of range below
+    if not EARLIEST_TIME <= aware < LATEST_TIME:
+        raise ConfigError(f"time {moment.isoformat()} is out of range (2000-01-01 to 2100-01-01)")
+    return aware
 
 
 def read_input(path: Path) -> bytes:

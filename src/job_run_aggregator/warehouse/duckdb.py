@@ -128,6 +128,14 @@ def render_ddl(t: Table) -> str:
     return f'CREATE TABLE "{t.name}" (\n  ' + ",\n  ".join(cols) + "\n)"
 
 
+def duckdb_url(path: str | Path) -> str:
+    """The `--warehouse` URL that opens `path`: `duckdb:///abs/path`, or `duckdb:///./rel/path` for a relative one."""
+    text = str(path)
+    if text == ":memory:" or os.path.isabs(text):
+        return f"duckdb://{text}" if text != ":memory:" else "duckdb:///:memory:"
+    return f"duckdb:///./{text.removeprefix('./')}"
+
+
 class DuckDBWarehouse(WarehouseBase):
     """DuckDB file warehouse. Connects lazily so that a waiting writer takes the lock before the file."""
 
@@ -138,7 +146,7 @@ class DuckDBWarehouse(WarehouseBase):
                  memory_limit: str | None = None) -> None:
         super().__init__()
         self.path = str(path)
-        self.url = f"duckdb:///{self.path}"
+        self.url = duckdb_url(self.path)
         self.read_only = read_only
         self.open_timeout = open_timeout
         self.memory_limit = check_memory_limit(memory_limit) if memory_limit else default_memory_limit()
