@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 from faults.proxy import FaultProxy
-from faults.workspace import BUCKET, GcsServer, cli_env, dump_tables, make_bucket, rows_by_run, run_cli
+from faults.workspace import BUCKET, GcsServer, cli_env, dump_tables, make_bucket, primed_template, rows_by_run, run_cli
 
 from job_run_aggregator import network
 from job_run_aggregator.artifacts.buckets.gcs import GCSBucket
@@ -47,12 +47,7 @@ def server(data: tuple[Path, Path]):
 
 @pytest.fixture(scope="module")
 def primed(data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    template = tmp_path_factory.mktemp("primed") / "template.duckdb"
-    url = f"duckdb:///{template}"
-    for args in (("create-tables",), ("prime-job-table", "--job-names-file", str(data[1]))):
-        done = run_cli("--warehouse", url, *args)
-        assert done.returncode == 0, done.stderr
-    return template
+    return primed_template(tmp_path_factory.mktemp("primed"), data[1])
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,16 @@ def make_bucket(root: Path, jobs: int = 4, days: int = 3, seed: int = 11, malfor
 __all__ = ["cli_env", "run_cli"]  # the CLI-process helpers live in tests/cli_process.py; re-exported here
 
 
+def primed_template(folder: Path, names_file: Path) -> Path:
+    """A DuckDB file with the tables and the Jobs rows of `names_file`, no runs: tests copy it."""
+    template = folder / "template.duckdb"
+    url = f"duckdb:///{template}"
+    for args in (("create-tables",), ("prime-job-table", "--job-names-file", str(names_file))):
+        done = run_cli("--warehouse", url, *args)
+        assert done.returncode == 0, done.stderr
+    return template
+
+
 def dump_tables(url: str) -> dict[str, list[tuple]]:
     """Every row of every table, sorted, without load-time columns."""
     wh = open_warehouse(url, read_only=True)
