@@ -108,3 +108,14 @@ def test_a_time_out_of_range_is_one_line_not_a_traceback(tmp_path, command, mome
     assert result.exit_code == 2, result.output
     assert f"error: time {moment}" in result.output and "is out of range (2000-01-01 to 2100-01-01)" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [
+    pytest.param(["regressions", "--days", "1000000"], id="regressions-days"),
+    pytest.param(["export-historical-data", "--target-release", "4.14", "--days", "1000000"], id="export-days"),
+    pytest.param(["backtest", "--window", "10000000d"], id="backtest-window"),
+])
+def test_a_window_beyond_ten_years_is_one_line_not_a_traceback(tmp_path, command):
+    result = CliRunner().invoke(app, ["--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}", *command])
+    assert result.exit_code == 2, result.output
+    assert "error: " in result.output and "3650" in result.output and "Traceback" not in result.output

@@ -209,6 +209,21 @@ class RunStatus(StrEnum):
     RETRY = "retry"  # a listed object could not be read now: nothing commits, read again next upload
 
 
+# The longest window or period any option may ask for: ten years. Longer ones reach before year 1 from any date in
+# the data's range and would overflow the date arithmetic instead of meaning anything.
+MAX_DAYS = 3650
+
+
+def check_days(days: float, option: str = "--days") -> None:
+    """Refuse a window of fewer than 1 or more than MAX_DAYS days.
+
+    Raises:
+        ConfigError: naming `option`.
+    """
+    if not 1 <= days <= MAX_DAYS:
+        raise ConfigError(f"{option} {days:g}: give a number of days from 1 to {MAX_DAYS}")
+
+
 def format_seconds(value: float, places: int = 2, unit: str = "s", trim: bool = True) -> str:
     """Seconds for people: `places` decimals, trailing zeros dropped (unless not `trim`), then `unit`.
 

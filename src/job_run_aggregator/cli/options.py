@@ -19,6 +19,7 @@ from typing import Any
 import typer
 
 from job_run_aggregator.errors import ConfigError, InputError
+from job_run_aggregator.model import MAX_DAYS
 
 # ---- shared options -------------------------------------------------------------------------------------------
 
@@ -85,6 +86,8 @@ def parse_duration_option(text: str) -> timedelta:
         pos = m.end()
     if not t or pos != len(t):
         raise ConfigError(f"duration {text!r} not understood; use e.g. 24h, 5h30m, 2d, 90s")
+    if seconds > MAX_DAYS * 86400:
+        raise ConfigError(f"duration {text!r} is longer than {MAX_DAYS} days")
     return timedelta(seconds=seconds)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from job_run_aggregator.errors import ConfigError
 from job_run_aggregator.history.formats import ALERTS, DISRUPTIONS, FileFormat, check_data_type, shape_row
 from job_run_aggregator.history.results_file import ALERT_SCOPE_COLUMNS, render_query_results
-from job_run_aggregator.model import DISRUPTION_DATA, VARIANT_COLUMNS, DataKind, data_kind
+from job_run_aggregator.model import DISRUPTION_DATA, VARIANT_COLUMNS, DataKind, check_days, data_kind
 from job_run_aggregator.warehouse.base import Warehouse
 
 # The alerts the seed's query kept (all 15 appear in origin's 2022 alerts file).
@@ -48,6 +48,8 @@ class HistoryQuery:
 
     def __post_init__(self) -> None:
         data_kind(self.data_type)  # ConfigError for anything but disruptions or alerts
+        if self.days is not None:
+            check_days(self.days)
         if (self.alert_scope or self.observed) and self.data_type != ALERTS:
             raise ConfigError("alert namespaces, levels and observation times exist for --data-type alerts only")
         if self.observed and not self.alert_scope:

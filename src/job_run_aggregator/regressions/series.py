@@ -25,6 +25,7 @@ import numpy as np
 
 from job_run_aggregator.errors import ConfigError
 from job_run_aggregator.history.percentiles import ALERTS, DISRUPTIONS, VARIANT
+from job_run_aggregator.model import check_days
 from job_run_aggregator.warehouse.base import Warehouse
 
 DEFAULT_DAYS = 42
@@ -66,8 +67,7 @@ class SeriesQuery:
     def __post_init__(self) -> None:
         if self.data_type not in (DISRUPTIONS, ALERTS):
             raise ConfigError(f"--data-type {self.data_type!r}: choose disruptions or alerts")
-        if self.days < 1:
-            raise ConfigError(f"--days {self.days}: give a whole number of days, at least 1")
+        check_days(self.days)
         if self.min_runs < 0:
             raise ConfigError(f"--min-runs {self.min_runs}: must not be negative")
 
