@@ -221,7 +221,7 @@ def check_days(days: float, option: str = "--days") -> None:
         ConfigError: naming `option`.
     """
     if not 1 <= days <= MAX_DAYS:
-        raise ConfigError(f"{option} {days:g}: give a number of days from 1 to {MAX_DAYS}")
+        raise ConfigError(f"{option} {days}: give a number of days from 1 to {MAX_DAYS}")
 
 
 def format_seconds(value: float, places: int = 2, unit: str = "s", trim: bool = True) -> str:
