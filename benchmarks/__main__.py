@@ -36,6 +36,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--year-runs-per-day", type=int, default=900, help="Year benchmark: runs per day.")
     parser.add_argument("--year-junit-cases", type=int, default=3000, help="Year benchmark: extra junit cases/run.")
     parser.add_argument("--year-batch-days", type=int, default=7, help="Year benchmark: days per ingested batch.")
+    parser.add_argument("--year-extra-backends", type=int, default=38,
+                        help="Year benchmark: backends beyond the demo's ~19 per run (38: ~57 rows per run).")
+    parser.add_argument("--year-extra-alerts", type=int, default=61,
+                        help="Year benchmark: alert kinds beyond the demo's ~15 (61: ~76 rows per run).")
     parser.add_argument("--listing-runs", type=int, default=3, help="Listing benchmark: runs of 2,000 noise objects.")
     args = parser.parse_args(argv)
     if args.profile == "year":
@@ -75,7 +79,8 @@ def main(argv: list[str]) -> None:
     if "year" in only:
         from .year import YearProfile, measure_year, year_tables
 
-        profile = YearProfile(args.year_days, args.year_runs_per_day, args.year_junit_cases, args.year_batch_days)
+        profile = YearProfile(args.year_days, args.year_runs_per_day, args.year_junit_cases, args.year_batch_days,
+                              args.year_extra_backends, args.year_extra_alerts)
         for table in year_tables(measure_year(profile, log)):
             emit(table, append)
     if "listing" in only:

@@ -181,6 +181,10 @@ def generate_sample_data(
                                     "runs: 3,000-5,000; the benchmark profile uses 3000; default 0: the demo's ~20)."),
     noise_objects: int = typer.Option(0, "--noise-objects", min=0, help="Unrelated objects per run, as real runs "
                                       "hold thousands (pod logs, must-gather); no uploader reads them."),
+    extra_backends: int = typer.Option(0, "--extra-backends", min=0, help="More disruption backends per file "
+                                       "(default 0: ~19 rows per run; 38 gives real volume's ~57)."),
+    extra_alerts: int = typer.Option(0, "--extra-alerts", min=0, help="More kinds of alert that may fire "
+                                     "(default 0: ~15 alert rows per run; 61 gives real volume's ~76)."),
 ) -> None:
     """Write a realistic prow bucket (prowjob/started/finished, disruption, alerts, cluster-data, junit).
 
@@ -193,7 +197,8 @@ def generate_sample_data(
     from job_run_aggregator.pipeline.sample_data import parse_planted_regression
 
     plants = [parse_planted_regression(text) for text in plant_regression or ()]
-    shape = ArtifactShape(junit_cases, noise_objects) if junit_cases or noise_objects else None
+    shape = ArtifactShape(junit_cases, noise_objects, extra_backends, extra_alerts)
+    shape = shape if shape != ArtifactShape() else None
     summary = generate(output_dir, jobs=jobs, days=days, seed=seed, now=utc(now), payload=payload, malformed=malformed,
                        plant_regressions=plants, shape=shape)
     if job_names_file:

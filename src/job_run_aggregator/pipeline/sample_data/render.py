@@ -9,7 +9,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 from job_run_aggregator.pipeline.sample_data import catalog
 from job_run_aggregator.pipeline.sample_data.plan import Job, Run, random_uuid
-from job_run_aggregator.pipeline.sample_data.shape import ArtifactShape, extra_junit, noise_objects
+from job_run_aggregator.pipeline.sample_data.shape import (
+    ArtifactShape,
+    extra_alerts,
+    extra_disruptions,
+    extra_junit,
+    noise_objects,
+)
 
 try:
     import orjson
@@ -108,8 +114,9 @@ def _seconds_to_ns(seconds: float, rng: random.Random) -> int:
 
 
 def _disruptions(run: Run, is_upgrade_phase: bool, rng: random.Random,
-                 planted: tuple[tuple[str, float], ...] = ()) -> dict[str, object]:
-    job, entries = run.job, {}
+                 planted: tuple[tuple[str, float], ...] = ()) -> dict[str, dict[str, dict[str, object]]]:
+    job = run.job
+    entries: dict[str, dict[str, object]] = {}
     base = _variant_factor(job) * run.factor * (1.4 if job.upgrade == "minor" else 1.0)
     for backend, chance, typical, lb_type, protocol, target in catalog.BACKENDS:
         if backend == "service-load-balancer-with-pdb" and job.platform not in catalog.CLOUD_LOAD_BALANCERS:
@@ -144,8 +151,9 @@ def _disruptions(run: Run, is_upgrade_phase: bool, rng: random.Random,
     return {"BackendDisruptions": entries}
 
 
-def _alerts(run: Run, is_upgrade_phase: bool, rng: random.Random) -> dict[str, object]:
-    job, fired = run.job, []
+def _alerts(run: Run, is_upgrade_phase: bool, rng: random.Random) -> dict[str, list[dict[str, str]]]:
+    job = run.job
+    fired: list[dict[str, str]] = []
     factor = _variant_factor(job) * (3.0 if job.topology == "single" else 1.0)
     for name, namespace, level, p_upgrade, p_plain, typical, only_on in catalog.ALERTS:
         p = (p_upgrade if is_upgrade_phase else p_plain) * factor**0.5
@@ -238,11 +246,17 @@ def render_run(run: Run, seed: int, shape: ArtifactShape | None = None) -> list[
         # A planted rise goes into the last file only (the run's row rises by exactly that); a planted fall
         # applies to every file, floored at zero.
         planted = run.planted if i == len(phases) - 1 else tuple(p for p in run.planted if p[1] < 0)
-        disruption = _json(_disruptions(run, is_upgrade_phase, rng, planted))
+        entries = _disruptions(run, is_upgrade_phase, rng, planted)
+        alerts = _alerts(run, is_upgrade_phase, rng)
+        if shape is not None and shape.backends:
+            entries["BackendDisruptions"].update(extra_disruptions(run, seed, shape.backends, i))
+        if shape is not None and shape.alerts:
+            alerts["Alerts"] += extra_alerts(run, seed, shape.alerts, i)
+        disruption = _json(entries)
         if run.is_malformed and i == 0:
             disruption = disruption[: len(disruption) // 2]  # cut mid-document: not JSON any more
         files.append((f"{junit}backend-disruption_{stamp}.json", disruption))
-        files.append((f"{junit}alerts_{stamp}.json", _json(_alerts(run, is_upgrade_phase, rng))))
+        files.append((f"{junit}alerts_{stamp}.json", _json(alerts)))
     stamp = f"{last:%Y%m%d-%H%M%S}"
     files.append((f"{junit}cluster-data_{stamp}.json", _json(_cluster_data(run, rng))))
     files.append((f"{junit}junit_e2e_{stamp}.xml", _junit(run, rng)))

@@ -29,19 +29,72 @@ _FOLDERS = ("gather-extra/artifacts/pods", "gather-must-gather/artifacts/must-ga
 
 @dataclass(frozen=True, slots=True)
 class ArtifactShape:
-    """Extra content per finished run: `junit_cases` more junit test cases, `noise_objects` unrelated files."""
+    """Extra content per finished run: `junit_cases` more junit test cases, `noise_objects` unrelated files,
+    `backends` more disruption backends in each disruption file, `alerts` more kinds of alert that may fire."""
 
     junit_cases: int = 0
     noise_objects: int = 0
+    backends: int = 0
+    alerts: int = 0
 
     def __post_init__(self) -> None:
-        if self.junit_cases < 0 or self.noise_objects < 0:
-            raise ValueError("junit_cases and noise_objects must be ≥ 0")
+        if min(self.junit_cases, self.noise_objects, self.backends, self.alerts) < 0:
+            raise ValueError("junit_cases, noise_objects, backends and alerts must be ≥ 0")
 
 
 # The realistic profile: a typical parallel e2e run's junit size, and a gathered run folder's object count.
 BENCHMARK_SHAPE = ArtifactShape(junit_cases=3000, noise_objects=0)
 NOISY_SHAPE = ArtifactShape(junit_cases=0, noise_objects=2000)
+
+
+# Newer releases monitor many more backends (pod/host/service network paths, the CI cluster's liveness) and
+# fire more kinds of alert: enough of them give the ~57 disruption and ~76 alert rows per run of real volume.
+_PATHS = ("host-to-host", "host-to-pod", "host-to-service", "pod-to-host", "pod-to-pod", "pod-to-service")
+_ALERT_STEMS = ("KubeDeploymentReplicasMismatch", "KubePodNotReady", "KubeContainerWaiting", "ClusterOperatorDown",
+                "ClusterOperatorDegraded", "TargetDown", "KubeletDown", "NodeNotReady", "AlertmanagerFailedReload",
+                "PodDisruptionBudgetAtLimit", "KubeJobFailed", "KubeDaemonSetRolloutStuck")
+
+
+def backend_name(i: int) -> tuple[str, str]:
+    """The i-th extra backend and its connection type: (name, "New"|"Reused")."""
+    path = _PATHS[(i // 2) % len(_PATHS)]
+    ip = ("ipv4", "ipv6")[(i // (2 * len(_PATHS))) % 2]
+    family = i // (4 * len(_PATHS))
+    connection = ("New", "Reused")[i % 2]
+    return f"{path}-{ip}{f'-{family}' if family else ''}", connection
+
+
+def alert_kind(i: int) -> tuple[str, str, str]:
+    """The i-th extra alert kind: (Name, Namespace, Level)."""
+    stem = _ALERT_STEMS[i % len(_ALERT_STEMS)]
+    round_ = i // len(_ALERT_STEMS)
+    return (f"{stem}{round_ if round_ else ''}", _NAMESPACES[i % len(_NAMESPACES)], ("Warning", "Critical")[i % 2])
+
+
+def extra_disruptions(run: Run, seed: int, count: int, phase: int) -> dict[str, dict[str, object]]:
+    """`count` more BackendDisruptions entries for one disruption file (the `phase`-th of the run)."""
+    rng = random.Random(f"{seed}:{run.job.name}:{run.build_id}:backends:{phase}")
+    out: dict[str, dict[str, object]] = {}
+    for i in range(count):
+        backend, connection = backend_name(i)
+        name = f"{backend}-{connection.lower()}-connections"
+        milliseconds = rng.randint(1, 4000) if rng.random() < 0.1 else 0
+        out[name] = {"Name": name, "BackendName": backend, "ConnectionType": connection,
+                     "DisruptedDuration": f"{milliseconds}ms" if milliseconds else "0s",
+                     "DisruptionMessages": None, "LoadBalancerType": "", "Protocol": "", "TargetAPI": ""}
+    return out
+
+
+def extra_alerts(run: Run, seed: int, count: int, phase: int) -> list[dict[str, str]]:
+    """Alerts of `count` more kinds for one alerts file; each fires with a small chance."""
+    rng = random.Random(f"{seed}:{run.job.name}:{run.build_id}:alerts:{phase}")
+    out = []
+    for i in range(count):
+        if rng.random() < 0.08:
+            name, namespace, level = alert_kind(i)
+            out.append({"Name": name, "Namespace": namespace, "Level": level,
+                        "Duration": f"{rng.randint(30, 1800)}s"})
+    return out
 
 
 def case_name(i: int) -> str:
