@@ -197,8 +197,8 @@ def generate_sample_data(
     from job_run_aggregator.pipeline.sample_data import parse_planted_regression
 
     plants = [parse_planted_regression(text) for text in plant_regression or ()]
-    shape = ArtifactShape(junit_cases, noise_objects, extra_backends, extra_alerts)
-    shape = shape if shape != ArtifactShape() else None
+    asked = ArtifactShape(junit_cases, noise_objects, extra_backends, extra_alerts)
+    shape = asked if asked != ArtifactShape() else None
     summary = generate(output_dir, jobs=jobs, days=days, seed=seed, now=utc(now), payload=payload, malformed=malformed,
                        plant_regressions=plants, shape=shape)
     if job_names_file:

@@ -34,6 +34,7 @@ from job_run_aggregator.artifacts.runs import (
     usual_build_id_length,
 )
 from job_run_aggregator.errors import InputError
+from job_run_aggregator.ingest.collector import fewer_collections
 from job_run_aggregator.ingest.loader import BatchLimits, DryRunLoader, Emit, Loader, Rows, WarehouseLoader
 from job_run_aggregator.ingest.state import (
     DEFAULT_LOOKBACK,
@@ -121,7 +122,7 @@ def upload(
     known = read_known_alerts(warehouse) if ALERTS in kinds else {}
     progress.start(len(jobs))
     loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary, batch)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with fewer_collections(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         cycle = _Cycle(bucket, warehouse, loader, pool, state, known, summary, since, now, retry_missing_for)
         pending: deque[_Chunk] = deque()
 
