@@ -490,3 +490,39 @@ def test_realistic_shape_adds_junit_cases_and_noise_and_leaves_the_other_bytes_a
     from job_run_aggregator.artifacts.runs import KINDS, wanted_object
 
     assert not any(wanted_object(str(p), "", KINDS, True) for p in noise)
+
+
+def test_extra_backends_and_alerts_reach_real_volume_and_only_add_entries(tmp_path: Path) -> None:
+    """38 more backends and 61 more alert kinds: the ~57 disruption and ~76 alert rows per run of real CI."""
+    from job_run_aggregator.artifacts.buckets.local import LocalBucket
+    from job_run_aggregator.ingest.upload import upload
+    from job_run_aggregator.jobs.primer import prime_job_table
+    from job_run_aggregator.pipeline.sample_data import ArtifactShape
+    from job_run_aggregator.warehouse.duckdb import DuckDBWarehouse
+
+    plain, shaped = tmp_path / "plain", tmp_path / "shaped"
+    generate_sample_data(plain, jobs=6, days=3, seed=4, now=NOW)
+    generate_sample_data(shaped, jobs=6, days=3, seed=4, now=NOW, shape=ArtifactShape(backends=38, alerts=61))
+    before = {p.relative_to(plain): p.read_bytes() for p in plain.rglob("*") if p.is_file()}
+    after = {p.relative_to(shaped): p.read_bytes() for p in shaped.rglob("*") if p.is_file()}
+    assert set(after) == set(before)
+    for path, data in before.items():
+        if path.name.startswith("backend-disruption_") and after[path] != data and data.rstrip().endswith(b"}"):
+            old, new = json.loads(data)["BackendDisruptions"], json.loads(after[path])["BackendDisruptions"]
+            assert {k: new[k] for k in old} == old and len(new) == len(old) + 38
+        elif path.name.startswith("alerts_"):
+            old_alerts, new_alerts = json.loads(data)["Alerts"], json.loads(after[path])["Alerts"]
+            assert new_alerts[: len(old_alerts)] == old_alerts
+        elif not path.name.startswith("backend-disruption_"):
+            assert after[path] == data, path  # prowjob, junit, cluster-data: unchanged
+    wh = DuckDBWarehouse(tmp_path / "w.duckdb")
+    wh.create_tables()
+    prime_job_table(wh, "".join(f"{n}\n" for n in sample_job_names(6)))
+    upload(LocalBucket(shaped), wh, now=lambda: NOW)
+    runs = wh.query("SELECT count(*) AS n FROM BackendDisruption_JobRuns")[0]["n"]
+    disruption = wh.query("SELECT count(*) AS n FROM BackendDisruption")[0]["n"] / runs
+    alerts = wh.query("SELECT count(*) AS n FROM Alerts")[0]["n"] / wh.query(
+        "SELECT count(*) AS n FROM Alerts_JobRuns")[0]["n"]
+    wh.close()
+    # Alert rows grow toward ~76 as more kinds have fired for the release (zeros for every kind ever seen).
+    assert 50 <= disruption <= 58 and 60 <= alerts <= 78, (disruption, alerts)
