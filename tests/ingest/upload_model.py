@@ -293,7 +293,9 @@ def as_tuples(name: str, rows: Iterable[Mapping[str, Any]], ignored: Sequence[st
 
 
 def model_tables(model: UploadModel) -> dict[str, list[tuple]]:
-    tables = {**model.tables, "Alerts": model.alert_rows()}
+    keys = [{"Release": release, "Name": n, "Namespace": ns, "Level": lvl}
+            for release, known in model.known.items() for n, ns, lvl in known]
+    tables = {**model.tables, "Alerts": model.alert_rows(), "AlertKeys": keys}
     return {name: as_tuples(name, rows) for name, rows in tables.items()}
 
 

@@ -17,6 +17,9 @@ from datetime import datetime, timedelta
 
 from job_run_aggregator.artifacts.runs import MARKER_TABLE, MISSING_REASON
 from job_run_aggregator.warehouse.base import Warehouse
+from job_run_aggregator.warehouse.schema import ALERT_KEYS
+
+ALERT_KEYS_TABLE = ALERT_KEYS.name
 
 DEFAULT_LOOKBACK = timedelta(hours=24)
 
@@ -50,6 +53,10 @@ WHERE p.Uploader = @uploader AND r.Name IS NULL
 # seen, the runs loaded before get their 0-second rows in the same commit (ingest/upload._backfill_zeros), so any
 # order of loading ends with the same rows: each run with alert files has a row for every key of its release.
 KnownAlerts = dict[str, set[tuple[str, str, str]]]  # release -> (Name, Namespace, Level) of alerts seen
+# The set is kept in AlertKeys, written in the same load as the Alerts rows that bring a new key (a scan of Alerts
+# grew with the warehouse: ~1 s and ~100 MB of buffer cache per upload at a year's 26M rows). A warehouse whose
+# Alerts were loaded before AlertKeys existed has none: the keys are then read from Alerts once and recorded.
+ALERT_KEYS_SQL = "SELECT Release, Name, Namespace, Level FROM AlertKeys"
 KNOWN_ALERTS_SQL = """
 SELECT DISTINCT j.Release AS Release, a.Name AS Name, a.Namespace AS Namespace, a.Level AS Level
 FROM Alerts AS a JOIN Jobs AS j ON a.JobName = j.JobName
@@ -145,9 +152,23 @@ def clear_resolved_missing(warehouse: Warehouse, kinds: Iterable[str]) -> None:
         warehouse.query(RESOLVED_SQL.format(marker=MARKER_TABLE[kind]), {"reason": MISSING_REASON, "uploader": kind})
 
 
-def read_known_alerts(warehouse: Warehouse) -> KnownAlerts:
-    """Alert keys ever loaded, per release (the zero-injection candidates)."""
+def read_known_alerts(warehouse: Warehouse, record: bool = True) -> KnownAlerts:
+    """Alert keys ever loaded, per release (the zero-injection candidates).
+
+    From AlertKeys; when it is empty and Alerts is not (rows loaded before AlertKeys existed), from Alerts, and
+    then recorded in AlertKeys (unless `record` is false, as in a dry run).
+    """
+    rows = warehouse.query(ALERT_KEYS_SQL)
+    if not rows:
+        rows = warehouse.query(KNOWN_ALERTS_SQL)
+        if rows and record:
+            warehouse.load({ALERT_KEYS_TABLE: [dict(r) for r in rows]})
     known: KnownAlerts = {}
-    for r in warehouse.query(KNOWN_ALERTS_SQL):
+    for r in rows:
         known.setdefault(r["Release"], set()).add((r["Name"], r["Namespace"], r["Level"]))
     return known
+
+
+def alert_key_rows(release: str, keys: Iterable[tuple[str, str, str]]) -> list[dict[str, str]]:
+    """AlertKeys rows for keys of `release` (loaded with the Alerts rows that bring them)."""
+    return [{"Release": release, "Name": n, "Namespace": ns, "Level": lvl} for n, ns, lvl in sorted(keys)]

@@ -37,10 +37,12 @@ from job_run_aggregator.errors import InputError
 from job_run_aggregator.ingest.collector import fewer_collections
 from job_run_aggregator.ingest.loader import BatchLimits, DryRunLoader, Emit, Loader, Rows, WarehouseLoader
 from job_run_aggregator.ingest.state import (
+    ALERT_KEYS_TABLE,
     DEFAULT_LOOKBACK,
     RELEASE_RUNS_SQL,
     KnownAlerts,
     LoadedState,
+    alert_key_rows,
     clear_resolved_missing,
     read_known_alerts,
     read_loaded_state,
@@ -119,7 +121,7 @@ def upload(
     if flickered:
         clear_resolved_missing(warehouse, kinds)
         state = read_loaded_state(warehouse, kinds, lookback, now())
-    known = read_known_alerts(warehouse) if ALERTS in kinds else {}
+    known = read_known_alerts(warehouse, record=not dry_run) if ALERTS in kinds else {}
     progress.start(len(jobs))
     loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary, batch)
     with fewer_collections(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -354,7 +356,8 @@ def _chunk_rows(cycle: _Cycle, job: JobInfo, chunk: Sequence[tuple[str, tuple[st
         if run.status is RunStatus.LOADED and run.alerts and ALERTS in kinds:
             new_keys.update(k for k in run.alerts if k not in release_known)
     if new_keys:
-        yield {"Alerts": _backfill_zeros(cycle, job.release, bool(release_known), new_keys)}, RunSummary(rows={})
+        yield ({"Alerts": _backfill_zeros(cycle, job.release, bool(release_known), new_keys),
+                ALERT_KEYS_TABLE: alert_key_rows(job.release, new_keys)}, RunSummary(rows={}))
         release_known.update(new_keys)
     for (run_id, kinds), run in zip(chunk, parsed, strict=True):
         summary = RunSummary(rows={})

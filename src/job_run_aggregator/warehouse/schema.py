@@ -142,6 +142,13 @@ ALERTS = Table(
     loaded_by="Alerts_JobRuns",
     indexed_key=False,
 )
+ALERT_KEYS = Table(
+    "AlertKeys",
+    (_s("Release"), _s("Name"), _s("Namespace"), _s("Level")),
+    key=("Release", "Name", "Namespace", "Level"),
+    description="Every alert key ever loaded per release: the set zero injection completes each run's alerts to. "
+    "Written with the Alerts rows that bring a key, so an upload reads it instead of scanning Alerts.",
+)
 LOAD_PROBLEMS = Table(
     "LoadProblems",
     (
@@ -160,7 +167,8 @@ LOAD_PROBLEMS = Table(
 )
 
 TABLES: tuple[Table, ...] = (
-    JOBS, JOB_RUNS, DISRUPTION_JOB_RUNS, ALERTS_JOB_RUNS, TEST_RUNS, BACKEND_DISRUPTION, ALERTS, LOAD_PROBLEMS,
+    JOBS, JOB_RUNS, DISRUPTION_JOB_RUNS, ALERTS_JOB_RUNS, TEST_RUNS, BACKEND_DISRUPTION, ALERTS, ALERT_KEYS,
+    LOAD_PROBLEMS,
 )
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
