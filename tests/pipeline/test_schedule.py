@@ -108,10 +108,10 @@ def test_schedule_once_keeps_the_warehouse_current_and_exports_both_files(wareho
     code, out = cli(*sample.args(warehouse_url, "schedule", "--once", "--job-names-file", str(sample.names_file),
                                  "--export-dir", str(exports), "--min-job-runs", "5"))
     assert code == 0, out
-    assert f"job-table-updater: tables 8 (8 created); Jobs from {sample.names_file}: {JOBS} new, 0 unchanged, " \
+    assert f"job-table-updater: tables 9 (9 created); Jobs from {sample.names_file}: {JOBS} new, 0 unchanged, " \
            "0 updated, 0 rejected" in out
     assert re.search(rf"upload-all: jobs {JOBS}, runs seen \d+, loaded {sample.runs}, already loaded 0, "
-                     r"unfinished \d+, failed 0; rows loaded: Alerts \d+", out), out
+                     r"unfinished \d+, failed 0; rows loaded: AlertKeys \d+, Alerts \d+", out), out
     first = table_rows(warehouse_url)
     assert len(first["JobRuns"]) == len(first["Alerts_JobRuns"]) == sample.runs
     assert len(first["BackendDisruption"]) > 0 and len(first["TestRuns"]) > 0
@@ -161,7 +161,7 @@ def test_unreadable_release_files_fail_the_job_table_updater_but_the_others_are_
     assert len(generated.problems) == 2
     assert code == 3, out
     names = len(read_job_names(generated.text))
-    assert (f"job-table-updater: FAILED: tables 8 (8 created); Jobs from {repo}: {names} new, 0 unchanged, "
+    assert (f"job-table-updater: FAILED: tables 9 (9 created); Jobs from {repo}: {names} new, 0 unchanged, "
             "0 updated, 0 rejected; 2 source file(s) could not be read, the others were used") in out
     for problem in generated.problems:
         assert str(problem) in out
@@ -189,7 +189,7 @@ def test_dry_run_writes_nothing(duckdb_url, sample, tmp_path):
     code, out = cli(*sample.args(duckdb_url, "--dry-run", "schedule", "--once", "--export-dir",
                                  str(tmp_path / "exports"), "--min-job-runs", "5"))
     assert code == 0, out
-    assert "job-table-updater: tables 8 (0 would be created); Jobs not primed" in out
+    assert "job-table-updater: tables 9 (0 would be created); Jobs not primed" in out
     assert f"would load {sample.runs}, already loaded 0" in out
     assert f"export-alerts: would write 0 rows for 4.14 to {tmp_path / 'exports' / 'alerts_query_results.json'}" in out
     assert table_rows(duckdb_url) == before and not (tmp_path / "exports").exists()
