@@ -14,6 +14,7 @@ import numbers
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
 
 from job_run_aggregator.errors import InputError
 from job_run_aggregator.model import VARIANT_COLUMNS
@@ -134,7 +135,8 @@ def render_query_results(rows: Sequence[Mapping[str, object]]) -> bytes:
     objects = []
     for row in ordered:
         try:
-            lines = [f"    {_go_string(column)}: {_render_value(column, row[column])}" for column in _column_order(row)]
+            lines = [f"    {_go_string(column)}: {_render_value(column, row[column])}"
+                     for column in _column_order(tuple(row))]
         except InputError as error:
             raise InputError(f"row {_describe(row)}: {error.reason}") from None
         objects.append("  {\n" + ",\n".join(lines) + "\n  }")
@@ -164,6 +166,7 @@ def percentile_value(value: object) -> float:
     return number
 
 
+@lru_cache(maxsize=4096)
 def is_percentile_column(column: str) -> bool:
     """Tell whether a column holds a percentile (P95, P99, P50, P99.9, …)."""
     return _PERCENTILE_COLUMN.fullmatch(column) is not None
@@ -231,11 +234,12 @@ def _describe(row: object) -> str:
     return "unkeyed"
 
 
-def _column_order(row: Mapping[str, object]) -> list[str]:
-    """Order columns as origin's newest files do: name, [AlertNamespace, AlertLevel, FirstObserved, LastObserved],
-    variant, MasterNodesUpdated, JobRuns, P95, P99, P75, P50, then the rest."""
+@lru_cache(maxsize=256)
+def _column_order(row: tuple[str, ...]) -> tuple[str, ...]:
+    """Order a row's columns as origin's newest files do: name, [AlertNamespace, AlertLevel, FirstObserved,
+    LastObserved], variant, MasterNodesUpdated, JobRuns, P95, P99, P75, P50, then the rest (rows share columns)."""
     scope = [column for column in (*ALERT_SCOPE_COLUMNS, *OBSERVED_COLUMNS) if column in row]
-    first = [name_column(row), *scope, *VARIANT_COLUMNS]
+    first = [name_column(dict.fromkeys(row)), *scope, *VARIANT_COLUMNS]
     if MASTER_NODES_UPDATED in row:
         first.append(MASTER_NODES_UPDATED)
     first += ["JobRuns", "P95", "P99"]
@@ -245,7 +249,7 @@ def _column_order(row: Mapping[str, object]) -> list[str]:
         key=lambda column: -float(column[1:]),
     )
     placed.update(extra_percentiles)
-    return first + extra_percentiles + [column for column in row if column not in placed]
+    return (*first, *extra_percentiles, *(column for column in row if column not in placed))
 
 
 def _render_value(column: str, value: object) -> str:
