@@ -1,5 +1,7 @@
 """`python -m benchmarks [--sizes 2000,10000,40000] [--quick] [--only ingest,gcs,percentiles,matching,regressions,year]`.
 
+`--only gcs-latency` measures GCS ingest at 1–64 workers with 30–80 ms per request (--latency-runs runs).
+
 `--profile year` runs only the year benchmark (issue 16); size it with --year-days/--year-runs-per-day.
 """
 
@@ -12,7 +14,7 @@ import time
 from .report import emit, start_section
 
 ALL = ("ingest", "gcs", "percentiles", "matching", "origin", "backtest", "regressions")
-EXTRA = ("year", "listing")  # not in the default set: long, or needing a server
+EXTRA = ("year", "listing", "gcs-latency")  # not in the default set: long, or needing a server
 QUICK_SIZES = (500, 2000)
 QUICK_PERCENTILE_ROWS = (100_000, 1_000_000)
 
@@ -37,6 +39,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--year-junit-cases", type=int, default=3000, help="Year benchmark: extra junit cases/run.")
     parser.add_argument("--year-batch-days", type=int, default=7, help="Year benchmark: days per ingested batch.")
     parser.add_argument("--listing-runs", type=int, default=3, help="Listing benchmark: runs of 2,000 noise objects.")
+    parser.add_argument("--latency-runs", type=int, default=300, help="GCS latency benchmark: runs in the bucket.")
     args = parser.parse_args(argv)
     if args.profile == "year":
         args.only = "year"
@@ -82,6 +85,10 @@ def main(argv: list[str]) -> None:
         from .listing import listing_table
 
         emit(listing_table(args.listing_runs, log), append)
+    if "gcs-latency" in only:
+        from .gcs_latency import gcs_latency_table
+
+        emit(gcs_latency_table(args.latency_runs, log), append)
     if "backtest" in only:
         from .backtest import backtest_table
 

@@ -95,6 +95,7 @@ def find_runs(
         ids = sorted(set(selector.run_ids))
     else:
         ids = list(bucket.list_dirs(job_prefix))[-search_recent:]
+    bucket.allow_concurrency(max(1, workers))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         found = list(pool.map(lambda i: observe_run(bucket, f"{job_prefix}/{i}", read_data=False), ids))
     return [o for o in found if selector.selects(o)]

@@ -121,6 +121,7 @@ def upload(
     known = read_known_alerts(warehouse) if ALERTS in kinds else {}
     progress.start(len(jobs))
     loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary, batch)
+    bucket.allow_concurrency(max(1, workers))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         cycle = _Cycle(bucket, warehouse, loader, pool, state, known, summary, since, now, retry_missing_for)
         pending: deque[_Chunk] = deque()

@@ -53,6 +53,10 @@ class Bucket(Protocol):
         """A URL a person can open to see `path` (folder or object)."""
         ...
 
+    def allow_concurrency(self, workers: int) -> None:
+        """Get ready for `workers` threads reading at once, plus one listing (a GCS client sizes its HTTP pool)."""
+        ...
+
 
 def parse_bucket_url(url: str) -> tuple[str, str]:
     """Split `gs://BUCKET`, `file:///path` or a plain folder path into (scheme, rest)."""
