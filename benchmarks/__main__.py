@@ -86,9 +86,10 @@ def main(argv: list[str]) -> None:
 
         emit(listing_table(args.listing_runs, log), append)
     if "gcs-latency" in only:
-        from .gcs_latency import gcs_latency_table
+        from .gcs_latency import gcs_latency_tables
 
-        emit(gcs_latency_table(args.latency_runs, log), append)
+        for table in gcs_latency_tables(args.latency_runs, log):
+            emit(table, append)
     if "backtest" in only:
         from .backtest import backtest_table
 

@@ -126,6 +126,33 @@ def latency_table(results: list[Measured], runs: int, files: int) -> Table:
     return t
 
 
-def gcs_latency_table(size: int, log=print) -> Table:
+def local_table(size: int, log=print, counts: tuple[int, ...] = WORKER_COUNTS) -> Table:
+    """The same bucket from the local folder at the same worker counts (CPU-bound: no latency to hide)."""
+    data = dataset(size, log)
+    db = str(work_dir() / "local-workers.duckdb")
+    run_child("floor", str(data.bucket))  # warm the page cache
+    rows = []
+    for workers in counts:
+        log(f"[gcs-latency {data.runs} runs] local folder, workers {workers} …")
+        rows.append((workers, run_child("ingest", str(data.bucket), db, str(data.job_names_file), "--setup",
+                                        "--workers", str(workers))))
+    for suffix in ("", ".wal"):
+        (work_dir() / f"local-workers.duckdb{suffix}").unlink(missing_ok=True)
+    t = Table(f"8b. The same {data.runs} runs from the local folder, by worker count",
+              ["workers", "runs loaded", "seconds", "runs/s", "speed-up vs 1 worker", "share of best",
+               "CPU ms per run", "CPU cores busy", "peak RSS MB"])
+    rates = {w: c["loaded"] / c["seconds"] for w, c in rows}
+    best = max(rates.values())
+    for workers, c in rows:
+        t.add(workers, c["loaded"], c["seconds"], rates[workers], rates[workers] / rates[counts[0]],
+              f"{rates[workers] / best:.0%}", c["cpu"] / c["loaded"] * 1000, c["cpu"] / c["seconds"],
+              c["peak_rss_mb"])
+    smallest = min(w for w in counts if rates[w] >= SHARE_OF_BEST * best)
+    t.notes.append(f"smallest count reaching {SHARE_OF_BEST:.0%} of the best here: {smallest} (same rule as 8); "
+                   "a fresh process and DuckDB file per row, files in the page cache.")
+    return t
+
+
+def gcs_latency_tables(size: int, log=print) -> list[Table]:
     results, runs, files = measure(size, log)
-    return latency_table(results, runs, files)
+    return [latency_table(results, runs, files), local_table(size, log)]
