@@ -130,6 +130,8 @@ def main(argv: list[str]) -> None:
     i.add_argument("jobs_file")
     i.add_argument("--setup", action="store_true")
     i.add_argument("--forget-newest", type=float, default=0.0)
+    # 8, not the library default: the ingest and year tables were measured at 8 (local ingest is flat from 2 to 64
+    # workers, RESULTS.md 8b); benchmarks 2 and 8 pass --workers.
     i.add_argument("--workers", type=int, default=8)
     i.add_argument("--unsized-pool", action="store_true")
     args = parser.parse_args(argv)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, Bucket, RefusedPath
 from job_run_aggregator.artifacts.runs import (
     ALERTS,
     KINDS,
@@ -83,7 +83,7 @@ def upload(
     job_patterns: Sequence[str] = (),
     since: str | None = None,
     lookback: timedelta = DEFAULT_LOOKBACK,
-    workers: int = 8,
+    workers: int = DEFAULT_WORKERS,
     dry_run: bool = False,
     emit: Emit | None = None,
     progress: Progress | None = None,
