@@ -1,5 +1,7 @@
 """`python -m benchmarks [--sizes 2000,10000,40000] [--quick] [--only ingest,gcs,percentiles,matching,regressions,year]`.
 
+`--only gcs-latency` measures GCS ingest at 1–64 workers with 30–80 ms per request (--latency-runs runs).
+
 `--profile year` runs only the year benchmark (issue 16); size it with --year-days/--year-runs-per-day.
 """
 
@@ -12,7 +14,7 @@ import time
 from .report import emit, start_section
 
 ALL = ("ingest", "gcs", "percentiles", "matching", "origin", "backtest", "regressions")
-EXTRA = ("year", "listing")  # not in the default set: long, or needing a server
+EXTRA = ("year", "listing", "gcs-latency")  # not in the default set: long, or needing a server
 QUICK_SIZES = (500, 2000)
 QUICK_PERCENTILE_ROWS = (100_000, 1_000_000)
 
@@ -41,6 +43,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--year-extra-alerts", type=int, default=61,
                         help="Year benchmark: alert kinds beyond the demo's ~15 (61: ~76 rows per run).")
     parser.add_argument("--listing-runs", type=int, default=3, help="Listing benchmark: runs of 2,000 noise objects.")
+    parser.add_argument("--latency-runs", type=int, default=300, help="GCS latency benchmark: runs in the bucket.")
     args = parser.parse_args(argv)
     if args.profile == "year":
         args.only = "year"
@@ -87,6 +90,11 @@ def main(argv: list[str]) -> None:
         from .listing import listing_table
 
         emit(listing_table(args.listing_runs, log), append)
+    if "gcs-latency" in only:
+        from .gcs_latency import gcs_latency_tables
+
+        for table in gcs_latency_tables(args.latency_runs, log):
+            emit(table, append)
     if "backtest" in only:
         from .backtest import backtest_table
 

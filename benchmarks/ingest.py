@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS  # Settings.workers
+
 from .data import BUCKET_NAME, Dataset, dataset, work_dir
 from .report import Table, run_child, verdict
-
-DEFAULT_WORKERS = 8  # Settings.workers
 
 
 @dataclass(frozen=True, slots=True)

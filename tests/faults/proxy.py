@@ -12,6 +12,10 @@ timing; `streak` caps the faults in a row for one method+URL (after that many, i
 limits faults to the requests it accepts (e.g. BigQuery job insertions). `dead` makes the whole endpoint stall or
 reset every request, `kill()` closes it (new connections are refused, open ones reset), as a killed server;
 `record` keeps every request's body (`bodies`).
+
+`latency=(low, high)` delays every request (faulted or not) by a uniform draw in [low, high] seconds before it is
+forwarded, as a distant server's round trip; the draw, like the faults, is a pure function of (seed, method, URL,
+n). `connections` counts the TCP connections accepted (keep-alive reuse shows as fewer connections than requests).
 """
 
 from __future__ import annotations
@@ -46,6 +50,13 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "
               "content-length"}
 
 
+def latency_for(seed: int, bounds: tuple[float, float], method: str, url: str, n: int) -> float:
+    """Seconds to delay the `n`-th (0-based) request `method url`: uniform in `bounds`, deterministic per seed."""
+    low, high = bounds
+    digest = hashlib.sha256(f"latency|{seed}|{method}|{url}|{n}".encode()).digest()
+    return low + (high - low) * int.from_bytes(digest[:8], "big") / 2**64
+
+
 def fault_for(seed: int, rate: float, kinds: tuple[str, ...], method: str, url: str, n: int) -> str | None:
     """The fault for the `n`-th (0-based) request `method url`, or None: deterministic per seed."""
     digest = hashlib.sha256(f"{seed}|{method}|{url}|{n}".encode()).digest()
@@ -66,7 +77,10 @@ class FaultProxy:
     def __init__(self, upstream: str, rate: float = 0.0, seed: int = 0, kinds: tuple[str, ...] = FAULT_KINDS,
                  delay: float = 0.2, streak: int | None = None, max_connections: int = 32,
                  timeout: float = 30.0, slow_rate: float = 2.0, stall_for: float = 600.0,
-                 match: Callable[[str, str], bool] | None = None, record: bool = False) -> None:
+                 match: Callable[[str, str], bool] | None = None, record: bool = False,
+                 latency: tuple[float, float] | None = None) -> None:
+        if latency is not None and not 0 <= latency[0] <= latency[1]:
+            raise ValueError(f"latency must be (low, high) seconds with 0 <= low <= high, not {latency}")
         unknown = set(kinds) - set(ALL_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(ALL_KINDS)}")
@@ -77,6 +91,9 @@ class FaultProxy:
         self.slow_rate, self.stall_for, self.match = slow_rate, stall_for, match
         self.dead: str | None = None  # "stall" or "reset": every request, from now on
         self.record = record
+        self.latency = latency
+        self.connections = 0  # TCP connections accepted
+        self.delayed = 0.0  # seconds of latency added, summed over requests
         self.bodies: list[tuple[str, str, bytes]] = []  # (method, URL, request body) when `record`
         self.killed = False
         self._stopping = threading.Event()
@@ -135,7 +152,8 @@ class FaultProxy:
         self._thread.join(10)
 
     # -- decisions ---------------------------------------------------------------------------------------------
-    def _next(self, method: str, url: str) -> tuple[int, str | None]:
+    def _next(self, method: str, url: str) -> tuple[int, str | None, float]:
+        """(the request's number, 1-based; its fault or None; its latency in seconds)."""
         with self._lock:
             self.requests += 1
             number = self.requests
@@ -148,7 +166,9 @@ class FaultProxy:
                 run = self._streaks[(method, url)]
                 fault = fault if run < self.streak else None
                 self._streaks[(method, url)] = run + 1 if fault else 0
-        return number, fault
+            wait = latency_for(self.seed, self.latency, method, url, n) if self.latency is not None else 0.0
+            self.delayed += wait
+        return number, fault, wait
 
     def _count(self, method: str, url: str, kind: str | None) -> None:
         with self._lock:
@@ -183,8 +203,15 @@ class _Server(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+        # Without TCP_NODELAY an answer's body, written after its headers, waits for the client's delayed ACK of
+        # them (Nagle): ~40 ms per request on Linux, more than the latency this proxy is asked to add.
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         with self.proxy._lock:
             self.proxy._open.add(request)
+            self.proxy.connections += 1
         try:
             super().process_request_thread(request, client_address)
         finally:
@@ -209,7 +236,9 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if "chunked" in self.headers.get("Transfer-Encoding", ""):
                 self._send(501, [("Content-Type", "text/plain")], b"chunked request bodies are not supported")
                 return
-            number, fault = proxy._next(self.command, self.path)
+            number, fault, wait = proxy._next(self.command, self.path)
+            if wait:
+                time.sleep(wait)  # the round trip to a distant server, before anything else happens
             if proxy.record:
                 with proxy._lock:
                     proxy.bodies.append((self.command, self.path, body))

@@ -24,7 +24,7 @@ from job_run_aggregator.aggregation.queries import (
 )
 from job_run_aggregator.aggregation.report import render_html, render_junit
 from job_run_aggregator.aggregation.rules import PREVIOUS_RELEASE_MIN_RUNS, RuleSet, rules_for
-from job_run_aggregator.artifacts.buckets.base import Bucket
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, Bucket
 from job_run_aggregator.artifacts.parse import is_cluster_data_path, is_junit_path, parse_cluster_data, parse_junit
 from job_run_aggregator.artifacts.runs import ParsedRun, observe_run
 from job_run_aggregator.errors import ConfigError, InputError, TableMissing, TransientError
@@ -95,6 +95,7 @@ def find_runs(
         ids = sorted(set(selector.run_ids))
     else:
         ids = list(bucket.list_dirs(job_prefix))[-search_recent:]
+    bucket.allow_concurrency(max(1, workers))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         found = list(pool.map(lambda i: observe_run(bucket, f"{job_prefix}/{i}", read_data=False), ids))
     return [o for o in found if selector.selects(o)]
@@ -138,7 +139,7 @@ def analyze_job_runs(
     exclude_backends: Sequence[str] = (),
     skip_single_node: bool = False,
     search_recent: int = 500,
-    workers: int = 8,
+    workers: int = DEFAULT_WORKERS,
     on_wait: Callable[[int, int, float], None] = lambda finished, total, waited: None,
     sleep: Callable[[float], None] = time.sleep,
     rules: str | RuleSet = "2023-02",

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS
 from job_run_aggregator.errors import TransientError
 from job_run_aggregator.retry import time_budget
 from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
@@ -25,7 +26,7 @@ SINCE_OPT = typer.Option(None, "--since", help="Only runs with a build id after 
 LOOKBACK_OPT = typer.Option(
     None, "--lookback", help="Re-check runs started this long before the newest loaded one (default 24h)."
 )
-WORKERS_OPT = typer.Option(None, "--workers", help="Concurrent object reads (default 8).")
+WORKERS_OPT = typer.Option(None, "--workers", help=f"Concurrent object reads (default {DEFAULT_WORKERS}).")
 
 
 def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] | None, since: str | None,

@@ -8,6 +8,11 @@ from typing import Protocol, Self
 
 from job_run_aggregator.errors import ConfigError, InputError
 
+# Concurrent object reads of an upload (--workers, Settings.workers). Measured (benchmarks/RESULTS.md, benchmark 8):
+# with GCS's 30–80 ms per request, the smallest count reaching 90% of the best throughput on 2 cores; a local
+# folder is CPU-bound and flat from 2 to 64 workers (8b), so one default serves both.
+DEFAULT_WORKERS = 32
+
 
 class RefusedPath(str):
     """A listed entry the bucket will not read (a symlink out of the bucket, a FIFO or device, …), with the reason.
@@ -51,6 +56,10 @@ class Bucket(Protocol):
 
     def browse_url(self, path: str) -> str:
         """A URL a person can open to see `path` (folder or object)."""
+        ...
+
+    def allow_concurrency(self, workers: int) -> None:
+        """Get ready for `workers` threads reading at once, plus one listing (a GCS client sizes its HTTP pool)."""
         ...
 
 

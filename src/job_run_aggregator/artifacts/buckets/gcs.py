@@ -14,6 +14,8 @@ from job_run_aggregator.retry import retry_call
 
 T = TypeVar("T")
 
+DEFAULT_POOL_SIZE = 10  # requests' HTTPAdapter: idle connections kept per host
+
 try:
     import requests
     from google.api_core import exceptions as gexc
@@ -69,6 +71,7 @@ class GCSBucket:
         # Sizes from the last listings: an object over the cap is refused before its download starts.
         self._sizes: dict[str, int] = {}
         self.match_glob_honoured: bool | None = None  # None: not seen yet; False: ignored or refused, not sent
+        self._pool_size = DEFAULT_POOL_SIZE
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         # The client's own retry layer is switched off at every call (retry=None): it would retry for up to
@@ -143,6 +146,27 @@ class GCSBucket:
 
     def browse_url(self, path: str) -> str:
         return f"https://prow.ci.openshift.org/view/gs/{self.name}/{path.strip('/')}"
+
+    def allow_concurrency(self, workers: int) -> None:
+        """Keep up to `workers` + 1 connections open for reuse (the readers and one listing thread).
+
+        The client's session is a requests.Session whose adapters keep at most 10 idle connections per host: with
+        more threads, every connection returned while 10 are idle is closed ("Connection pool is full, discarding
+        connection"), and the next burst of requests opens new ones, a TCP and TLS handshake each. Mounting larger
+        adapters keeps them; the pool only holds connections that were opened, so a large size costs nothing
+        unused. Never shrinks the pool.
+        """
+        size = workers + 1
+        if size <= self._pool_size:
+            return
+        session = self.client._http
+        for scheme in ("https://", "http://"):
+            old = session.adapters.get(scheme)
+            # No retries of the adapter's own (requests' default, 0): ours own the budget (retry.py).
+            session.mount(scheme, requests.adapters.HTTPAdapter(pool_maxsize=size))
+            if old is not None:
+                old.close()
+        self._pool_size = size
 
 
 def glob_regex(glob: str) -> re.Pattern[str]:

@@ -136,6 +136,9 @@ class LocalBucket:
     def browse_url(self, path: str) -> str:
         return self._path(path).as_uri()
 
+    def allow_concurrency(self, workers: int) -> None:
+        """Nothing to prepare: each read opens its own file."""
+
 
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
