@@ -79,7 +79,7 @@ def forget_newest(db: str, fraction: float) -> int:
     return forgotten
 
 
-def ingest(bucket_arg: str, db: str, jobs_file: str, setup: bool, forget: float, workers: int,
+def ingest(bucket_arg: str, db: str, jobs_file: str, setup: bool, forget: float, workers: int | None,
            unsized_pool: bool = False) -> dict[str, object]:
     from job_run_aggregator.ingest.upload import upload
     from job_run_aggregator.jobs.primer import prime_job_table
@@ -130,9 +130,8 @@ def main(argv: list[str]) -> None:
     i.add_argument("jobs_file")
     i.add_argument("--setup", action="store_true")
     i.add_argument("--forget-newest", type=float, default=0.0)
-    # 8, not the library default: the ingest and year tables were measured at 8 (local ingest is flat from 2 to 64
-    # workers, RESULTS.md 8b); benchmarks 2 and 8 pass --workers.
-    i.add_argument("--workers", type=int, default=8)
+    # None: the bucket's default, as an upload without --workers (2 from a folder, 32 from GCS).
+    i.add_argument("--workers", type=int, default=None)
     i.add_argument("--unsized-pool", action="store_true")
     args = parser.parse_args(argv)
     if args.what == "floor":

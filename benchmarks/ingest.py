@@ -60,7 +60,7 @@ def ingest_tables(results: list[IngestResult]) -> list[Table]:
     speed.notes += [
         "floor: walk every run folder, read every file, orjson.loads each .json, ElementTree-parse each junit .xml "
         "and count its test cases; no rows, no warehouse. Measured after a warm-up pass, in its own process.",
-        "ours: `ingest.upload(LocalBucket, DuckDBWarehouse, workers=8)` into a new DuckDB file with Jobs primed; "
+        "ours: `ingest.upload(LocalBucket, DuckDBWarehouse)` (the local default, 2 readers) into a new DuckDB file with Jobs primed; "
         "time of the upload call, peak RSS of the whole process (getrusage ru_maxrss).",
         "ours/floor time compares the same files (unfinished runs are listed and read by both).",
     ]

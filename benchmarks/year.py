@@ -19,7 +19,6 @@ from .data import CACHE
 from .report import Table, run_child, verdict
 
 SEED = 16
-YEAR_WORKERS = 2  # the default for a local folder (benchmarks 1 and 8b: more readers only contend for the GIL)
 RUNS_PER_JOB_DAY = 6  # generate_sample_data's default (4, 8) per job and day
 TABLES = ("JobRuns", "TestRuns", "BackendDisruption", "Alerts", "BackendDisruption_JobRuns", "Alerts_JobRuns")
 
@@ -79,8 +78,7 @@ def measure_year(profile: YearProfile, log=print) -> YearResult:
         generated = time.perf_counter() - began
         log(f"[year] batch {b + 1}: {len(batch)} runs, {files} files, {size / 1e9:.2f} GB written in "
             f"{generated:.0f} s; ingesting …")
-        out = run_child("ingest", str(bucket), str(db), str(jobs_file), "--workers", str(YEAR_WORKERS),
-                        *(["--setup"] if b == 0 else []))
+        out = run_child("ingest", str(bucket), str(db), str(jobs_file), *(["--setup"] if b == 0 else []))
         out.update(batch=b + 1, runs=len(batch), bytes=size, file=_file_size(db), rows=_rows(db), day=first_day)
         log(f"[year] batch {b + 1}: {out['loaded']} loaded in {out['seconds']:.1f} s "
             f"({out['loaded'] / out['seconds']:.0f} runs/s), peak RSS {out['peak_rss_mb']:.0f} MB, "
@@ -211,7 +209,7 @@ def year_tables(r: YearResult) -> list[Table]:
     goals.add("dashboard overview ≤ 0.5 s", f"{r.overview_s:.3f} s", verdict(r.overview_s <= 0.5))
     per_batch.notes += [
         "Each batch: its runs written to a scratch bucket folder (generate_sample_data's planner and renderer, "
-        "`ArtifactShape(junit_cases=…, backends=…, alerts=…)`), `ingest.upload(LocalBucket, DuckDBWarehouse, workers=2)` in a fresh "
+        "`ArtifactShape(junit_cases=…, backends=…, alerts=…)`), `ingest.upload(LocalBucket, DuckDBWarehouse)` (2 readers, the local default) in a fresh "
         "process (`benchmarks.child ingest`), then the folder deleted. CPU = user + system of that process.",
         "Table sizes on the final file (DuckDB blocks per table): "
         + ", ".join(f"{t} {v / 1e6:.0f} MB" for t, v in sizes.items()),

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, LOCAL_WORKERS
 from job_run_aggregator.errors import ConfigError
 
 DEFAULT_PROJECT = "openshift-ci-data-analysis"
@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     dry_run: bool = Field(False, description="print what would be written, write nothing")
     lock_timeout: float = Field(60.0, description="seconds a writer waits for another writer's lock")
-    workers: int = Field(DEFAULT_WORKERS, description="concurrent object reads during uploads")
+    workers: int | None = Field(None, ge=1, description=f"concurrent run reads during uploads (default: "
+                                f"{DEFAULT_WORKERS} from GCS, {LOCAL_WORKERS} from a local folder)")
     batch_rows: int = Field(50_000, ge=1, description="uploads commit a batch at this many rows (all tables)")
     batch_runs: int = Field(5_000, ge=1, description="uploads commit a batch at this many runs")
     retry_attempts: int | None = Field(None, ge=1, description="tries per GCS/BigQuery call, then give up (default 6)")

@@ -1,5 +1,5 @@
-"""One default worker count (issue 16, measured in benchmarks/RESULTS.md benchmark 8) wherever a default is stated,
-and `--workers` still overrides it."""
+"""The measured default worker counts (issue 16, benchmarks/RESULTS.md benchmarks 8 and 8b): 32 from GCS, 2 from a
+local folder, wherever a default applies, and `--workers` still overrides them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ingest.upload_model import prepare_warehouse, warehouse_tables
 from typer.testing import CliRunner
 
 from job_run_aggregator.aggregation.runner import analyze_job_runs
-from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, open_bucket
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, LOCAL_WORKERS, open_bucket, workers_for
+from job_run_aggregator.artifacts.buckets.gcs import GCSBucket
 from job_run_aggregator.artifacts.buckets.local import LocalBucket
 from job_run_aggregator.cli import app
 from job_run_aggregator.config import Settings, load_settings
@@ -26,15 +27,18 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 upload_module = importlib.import_module("job_run_aggregator.ingest.upload")  # the package re-exports the function
 
 
-def test_every_stated_default_is_the_measured_one() -> None:
-    assert DEFAULT_WORKERS == 32
-    assert Settings().workers == DEFAULT_WORKERS
+def test_every_default_is_the_buckets_measured_one(tmp_path: Path) -> None:
+    assert (DEFAULT_WORKERS, LOCAL_WORKERS) == (32, 2)
+    assert GCSBucket.default_workers == DEFAULT_WORKERS and LocalBucket.default_workers == LOCAL_WORKERS
+    assert Settings().workers is None  # unset: each bucket's own default
     for fn in (upload, analyze_job_runs, run_demo):
-        assert inspect.signature(fn).parameters["workers"].default == DEFAULT_WORKERS, fn.__name__
-    assert CycleConfig.__dataclass_fields__["workers"].default == DEFAULT_WORKERS
+        assert inspect.signature(fn).parameters["workers"].default is None, fn.__name__
+    assert CycleConfig.__dataclass_fields__["workers"].default is None
+    local = LocalBucket(tmp_path)
+    assert workers_for(local, None) == LOCAL_WORKERS and workers_for(local, 7) == 7 and workers_for(local, 0) == 1
     for command in ("upload-all", "upload-job-runs", "upload-disruptions", "upload-alerts", "schedule"):
-        out = CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
-        assert f"(default {DEFAULT_WORKERS})" in " ".join(out.split()), command
+        out = " ".join(CliRunner().invoke(app, [command, "--help"], terminal_width=200).output.split())
+        assert f"(default {DEFAULT_WORKERS} from GCS, {LOCAL_WORKERS} from a local folder)" in out, command
 
 
 def test_the_environment_and_the_flag_still_override_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,5 +66,5 @@ def test_an_upload_uses_the_workers_it_is_given(tmp_path: Path, monkeypatch: pyt
         options = {} if workers is None else {"workers": workers}
         upload(open_bucket(str(tmp_path / "bucket")), warehouse, now=lambda: NOW, **options)
         tables.append(warehouse_tables(warehouse))
-    assert pools == asked == [DEFAULT_WORKERS, 3]  # the pool and the bucket's connections follow the count
+    assert pools == asked == [LOCAL_WORKERS, 3]  # the pool and the bucket's connections follow the count
     assert tables[0] == tables[1] and tables[0]["JobRuns"]

@@ -24,7 +24,7 @@ from job_run_aggregator.aggregation.queries import (
 )
 from job_run_aggregator.aggregation.report import render_html, render_junit
 from job_run_aggregator.aggregation.rules import PREVIOUS_RELEASE_MIN_RUNS, RuleSet, rules_for
-from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, Bucket
+from job_run_aggregator.artifacts.buckets.base import Bucket, workers_for
 from job_run_aggregator.artifacts.parse import is_cluster_data_path, is_junit_path, parse_cluster_data, parse_junit
 from job_run_aggregator.artifacts.runs import ParsedRun, observe_run
 from job_run_aggregator.errors import ConfigError, InputError, TableMissing, TransientError
@@ -88,15 +88,16 @@ class Analysis:
 
 
 def find_runs(
-    bucket: Bucket, job_prefix: str, selector: RunSelector, search_recent: int, workers: int
+    bucket: Bucket, job_prefix: str, selector: RunSelector, search_recent: int, workers: int | None
 ) -> list[ParsedRun]:
     """The runs of the payload (prowjob.json only), searched among the newest `search_recent` run folders."""
     if selector.run_ids:
         ids = sorted(set(selector.run_ids))
     else:
         ids = list(bucket.list_dirs(job_prefix))[-search_recent:]
-    bucket.allow_concurrency(max(1, workers))
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    workers = workers_for(bucket, workers)
+    bucket.allow_concurrency(workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         found = list(pool.map(lambda i: observe_run(bucket, f"{job_prefix}/{i}", read_data=False), ids))
     return [o for o in found if selector.selects(o)]
 
@@ -139,7 +140,7 @@ def analyze_job_runs(
     exclude_backends: Sequence[str] = (),
     skip_single_node: bool = False,
     search_recent: int = 500,
-    workers: int = DEFAULT_WORKERS,
+    workers: int | None = None,
     on_wait: Callable[[int, int, float], None] = lambda finished, total, waited: None,
     sleep: Callable[[float], None] = time.sleep,
     rules: str | RuleSet = "2023-02",
@@ -167,7 +168,7 @@ def analyze_job_runs(
             log.warning("timed out after %.0fs: %d of %d runs finished", waited, len(finished), len(runs))
             break
         sleep(poll_interval)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ThreadPoolExecutor(max_workers=workers_for(bucket, workers)) as pool:
         observed = list(pool.map(lambda r: observe_run(bucket, f"{prefix}/{r.run_id}"), finished))
         tests = list(pool.map(lambda r: observe_tests(bucket, f"{prefix}/{r.run_id}"), finished)) if judge_junit \
             or era.master_nodes_matched else []

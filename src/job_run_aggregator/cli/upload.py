@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, LOCAL_WORKERS
 from job_run_aggregator.errors import TransientError
 from job_run_aggregator.retry import time_budget
 from job_run_aggregator.artifacts.runs import ALERTS, DISRUPTIONS, JOB_RUNS, KINDS
@@ -26,7 +26,8 @@ SINCE_OPT = typer.Option(None, "--since", help="Only runs with a build id after 
 LOOKBACK_OPT = typer.Option(
     None, "--lookback", help="Re-check runs started this long before the newest loaded one (default 24h)."
 )
-WORKERS_OPT = typer.Option(None, "--workers", help=f"Concurrent object reads (default {DEFAULT_WORKERS}).")
+WORKERS_OPT = typer.Option(None, "--workers", min=1, help=f"Concurrent run reads (default {DEFAULT_WORKERS} from GCS, "
+                           f"{LOCAL_WORKERS} from a local folder).")
 
 
 def run_upload(c: Context, kinds: tuple[str, ...], label: str, jobs: list[str] | None, since: str | None,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, Bucket, RefusedPath
+from job_run_aggregator.artifacts.buckets.base import Bucket, RefusedPath, workers_for
 from job_run_aggregator.artifacts.runs import (
     ALERTS,
     KINDS,
@@ -86,7 +86,7 @@ def upload(
     job_patterns: Sequence[str] = (),
     since: str | None = None,
     lookback: timedelta = DEFAULT_LOOKBACK,
-    workers: int = DEFAULT_WORKERS,
+    workers: int | None = None,
     dry_run: bool = False,
     emit: Emit | None = None,
     progress: Progress | None = None,
@@ -124,8 +124,9 @@ def upload(
     known = read_known_alerts(warehouse, record=not dry_run) if ALERTS in kinds else {}
     progress.start(len(jobs))
     loader: Loader = DryRunLoader(summary, emit) if dry_run else WarehouseLoader(warehouse, summary, batch)
-    bucket.allow_concurrency(max(1, workers))
-    with fewer_collections(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    workers = workers_for(bucket, workers)
+    bucket.allow_concurrency(workers)
+    with fewer_collections(), ThreadPoolExecutor(max_workers=workers) as pool:
         cycle = _Cycle(bucket, warehouse, loader, pool, state, known, summary, since, now, retry_missing_for)
         pending: deque[_Chunk] = deque()
 

@@ -10,7 +10,7 @@ from typing import Any
 from job_run_aggregator.history.percentiles import (
     HistoryQuery, historical_rows, top_by_p99,
 )
-from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, open_bucket
+from job_run_aggregator.artifacts.buckets.base import open_bucket
 from job_run_aggregator.ingest.upload import upload
 from job_run_aggregator.model import ALERT_DATA, DISRUPTION_DATA, RunSummary
 from job_run_aggregator.jobs.primer import prime_job_table
@@ -52,7 +52,7 @@ def demo_plant(jobs: int, now: datetime) -> tuple[PlantedRegression, ...]:
 
 
 def run_demo(directory: Path, jobs: int = 12, days: int = 21, seed: int = 1, min_job_runs: int = 20,
-             now: datetime | None = None, workers: int = DEFAULT_WORKERS, plant: bool = True) -> DemoResult:
+             now: datetime | None = None, workers: int | None = None, plant: bool = True) -> DemoResult:
     """Generate sample data in `directory`, load it into `directory/ci_data.duckdb`, export both files.
 
     The sample has fewer runs per variant than production, so the demo lowers --min-job-runs to 20. With

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS, Bucket
+from job_run_aggregator.artifacts.buckets.base import Bucket
 from job_run_aggregator.pipeline.update_origin import UpdateOriginOptions, scheduled_update
 from job_run_aggregator.artifacts.runs import KINDS
 from job_run_aggregator.errors import ConfigError, InputError, JraError
@@ -113,7 +113,7 @@ class CycleConfig:
     min_job_runs: int | None = None
     steps: tuple[str, ...] = STEPS
     lookback: timedelta = DEFAULT_LOOKBACK
-    workers: int = DEFAULT_WORKERS
+    workers: int | None = None  # None: the bucket's default (workers_for)
     batch: BatchLimits = field(default_factory=BatchLimits)
     lock_timeout: float = 60.0
     dry_run: bool = False

@@ -8,10 +8,18 @@ from typing import Protocol, Self
 
 from job_run_aggregator.errors import ConfigError, InputError
 
-# Concurrent object reads of an upload (--workers, Settings.workers). Measured (benchmarks/RESULTS.md, benchmark 8):
-# with GCS's 30–80 ms per request, the smallest count reaching 90% of the best throughput on 2 cores; a local
-# folder is CPU-bound and flat from 2 to 64 workers (8b), so one default serves both.
+# Concurrent run reads of an upload when --workers (Settings.workers) is not given: the bucket's `default_workers`.
+# Measured (benchmarks/RESULTS.md, benchmarks 8 and 8b): from GCS, with 30–80 ms per request, 32 is the smallest
+# count reaching 90% of the best throughput on 2 cores; from a local folder in the page cache reads are CPU-bound
+# and more readers only contend for the GIL (2,000 runs: 32 readers 1.6–1.8x the time of 1–2), while a cold cache
+# gains from a second one (1 reader 6.0 s, 2: 4.4 s), so 2.
 DEFAULT_WORKERS = 32
+LOCAL_WORKERS = 2
+
+
+def workers_for(bucket: Bucket, workers: int | None) -> int:
+    """The read concurrency of an upload: `workers` when given, else the bucket's measured default."""
+    return max(1, workers) if workers is not None else bucket.default_workers
 
 
 class RefusedPath(str):
@@ -34,6 +42,7 @@ class Bucket(Protocol):
     name: str
     url: str
     is_local: bool  # a folder on this machine (files can be shown directly), not a remote object store
+    default_workers: int  # concurrent run reads when none are asked for (DEFAULT_WORKERS, LOCAL_WORKERS)
 
     def list_dirs(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
         """Yield the names of the immediate sub-folders of `prefix`, sorted, after `start_after`.

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from job_run_aggregator import network
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS
 from job_run_aggregator.artifacts.parse.document import MAX_ARTIFACT_BYTES, render_limit
 from job_run_aggregator.errors import ConfigError, InputError, JraError, ObjectMissing, TransientError
 from job_run_aggregator.retry import retry_call
@@ -51,6 +52,7 @@ def translate_error(exc: Exception, what: str) -> JraError | None:
 
 class GCSBucket:
     is_local = False
+    default_workers = DEFAULT_WORKERS
 
     def __init__(self, bucket: str, anonymous: bool = False, credentials_file: str | None = None,
                  client: Any = None) -> None:

@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from job_run_aggregator.artifacts.buckets.base import RefusedPath
+from job_run_aggregator.artifacts.buckets.base import LOCAL_WORKERS, RefusedPath
 from job_run_aggregator.artifacts.parse.document import MAX_ARTIFACT_BYTES, render_limit
 from job_run_aggregator.errors import ConfigError, InputError, ObjectMissing
 
@@ -19,6 +19,7 @@ class LocalBucket:
     """Reads only regular files, each checked against `max_bytes` before a byte is read (FIFOs and devices refused)."""
 
     is_local = True
+    default_workers = LOCAL_WORKERS
 
     def __init__(self, root: str | Path, max_bytes: int = MAX_ARTIFACT_BYTES) -> None:
         self.max_bytes = max_bytes
