@@ -24,7 +24,9 @@ WORKER_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 LATENCY = (0.03, 0.08)  # seconds per request, uniform
 UNSIZED_COUNTS = (16, 64)  # worker counts also run with the client's default pool (10 connections)
 SHARE_OF_BEST = 0.9  # the default is the smallest worker count reaching this share of the best throughput
-REPEATS = 3  # runs of each setting that takes seconds, not minutes (≥ 8 workers, or no latency): the median counts
+# Runs of each setting that takes seconds, not minutes (≥ 8 workers, or no latency), interleaved round by round so
+# that load from elsewhere on the machine spreads over every setting; the median counts.
+REPEATS = 5
 LOCAL_REPEATS = 5
 
 
@@ -38,10 +40,6 @@ class Setting:
     def label(self) -> str:
         lat = f"{LATENCY[0] * 1000:.0f}–{LATENCY[1] * 1000:.0f} ms" if self.latency else "none"
         return lat if self.sized_pool else f"{lat}, pool 10"
-
-    @property
-    def repeats(self) -> int:
-        return REPEATS if self.workers >= 8 or not self.latency else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,29 +121,31 @@ def measure(size: int, log=print, counts: tuple[int, ...] = WORKER_COUNTS) -> tu
     db = str(work_dir() / "gcs-latency.duckdb")
     results: list[Measured] = []
 
-    def run(upstream: str, setting: Setting) -> None:
-        for n in range(setting.repeats):
-            log(f"[gcs-latency {data.runs} runs] workers {setting.workers}, latency {setting.label} "
-                f"({n + 1}/{setting.repeats}) …")
-            with FaultProxy(upstream, latency=LATENCY if setting.latency else None, seed=16,
-                            max_connections=4 * max(counts) + 16) as proxy:
-                extra = [] if setting.sized_pool else ["--unsized-pool"]
-                rig = _own_cpu() + _emulator_cpu()
-                child = run_child("ingest", f"gs://{BUCKET_NAME}", db, str(data.job_names_file), "--setup",
-                                  "--workers", str(setting.workers), *extra, env={"STORAGE_EMULATOR_HOST": proxy.url})
-                rig = _own_cpu() + _emulator_cpu() - rig
-            results.append(Measured(setting, child, proxy.requests, proxy.connections, rig))
+    def run(upstream: str, setting: Setting, note: str = "") -> None:
+        log(f"[gcs-latency {data.runs} runs] workers {setting.workers}, latency {setting.label}{note} …")
+        with FaultProxy(upstream, latency=LATENCY if setting.latency else None, seed=16,
+                        max_connections=4 * max(counts) + 16) as proxy:
+            extra = [] if setting.sized_pool else ["--unsized-pool"]
+            rig = _own_cpu() + _emulator_cpu()
+            child = run_child("ingest", f"gs://{BUCKET_NAME}", db, str(data.job_names_file), "--setup",
+                              "--workers", str(setting.workers), *extra, env={"STORAGE_EMULATOR_HOST": proxy.url})
+            rig = _own_cpu() + _emulator_cpu() - rig
+        results.append(Measured(setting, child, proxy.requests, proxy.connections, rig))
+
+    def rounds(upstream: str, settings: list[Setting]) -> None:
+        for n in range(REPEATS):
+            for setting in settings:
+                run(upstream, setting, f" (round {n + 1}/{REPEATS})")
 
     log(f"[gcs-latency] starting fake-gcs-server over {data.root} ({data.files} objects) …")
     with fake_gcs_server(data.root) as upstream:
         for workers in counts:
-            run(upstream, Setting(workers))
-        for workers in UNSIZED_COUNTS:
-            if workers in counts:
-                run(upstream, Setting(workers, sized_pool=False))
+            if workers < 8:  # minutes each, latency-bound: steady
+                run(upstream, Setting(workers))
+        rounds(upstream, [Setting(w) for w in counts if w >= 8]
+               + [Setting(w, sized_pool=False) for w in UNSIZED_COUNTS if w in counts])
         chosen = choose_workers(rows_of(results))
-        for workers in sorted({1, chosen}):
-            run(upstream, Setting(workers, latency=False))
+        rounds(upstream, [Setting(w, latency=False) for w in sorted({1, chosen})])
     for suffix in ("", ".wal"):
         (work_dir() / f"gcs-latency.duckdb{suffix}").unlink(missing_ok=True)
     return rows_of(results), data.runs, data.files
@@ -175,8 +175,8 @@ def latency_table(rows: list[Row], runs: int, files: int) -> Table:
         f"chosen default: **{chosen} workers**, the smallest count whose median throughput reaches "
         f"{SHARE_OF_BEST:.0%} of the best median with latency (rule: `benchmarks.gcs_latency.choose_workers`).",
         f"Each row: a fresh process and a fresh DuckDB file with Jobs primed; seconds of the upload call. Settings "
-        f"with ≥ 8 workers or no latency ran {REPEATS} times: the row is the median run (by runs/s), the range is "
-        "all of them. CPU = user + system of the uploading process (DuckDB's threads included); CPU cores busy = "
+        f"with ≥ 8 workers or no latency ran {REPEATS} times, interleaved round by round: the row is the median run "
+        "(by runs/s), the range is all of them. CPU = user + system of the uploading process (DuckDB's threads included); CPU cores busy = "
         "CPU / seconds; rig CPU = the proxy (Python) + fake-gcs-server, which share the 2 cores; requests and TCP "
         "connections counted by the proxy (listings and reads; requests per run over the runs seen).",
         "pool 10: google-cloud-storage's requests session as it comes (urllib3 keeps 10 idle connections per host "
