@@ -18,7 +18,9 @@ BUCKET = "test-platform-results"
 # Columns that record when a row was written, not what was read: they differ between any two runs.
 LOAD_TIME_COLUMNS = {"DetectedAt"}
 # Which column names a row's job run, per table (Jobs has none).
-RUN_COLUMN = {t.name: ("Name" if t.name.endswith("JobRuns") else "JobRunName") for t in TABLES if t.name != "Jobs"}
+# Tables with rows per job run, and the column naming the run (Jobs and AlertKeys are not per run).
+RUN_COLUMN = {t.name: ("Name" if t.name.endswith("JobRuns") else "JobRunName") for t in TABLES
+              if "JobRunName" in t.column_names or t.name.endswith("JobRuns")}
 
 
 def make_bucket(root: Path, jobs: int = 4, days: int = 3, seed: int = 11, malformed: int = 2) -> tuple[Path, Path]:
@@ -60,7 +62,7 @@ def rows_by_run(tables: dict[str, list[tuple]]) -> dict[str, dict[str, list[tupl
     """Per table, the rows of each job run (keyed by run name)."""
     out: dict[str, dict[str, list[tuple]]] = {}
     for t in TABLES:
-        if t.name == "Jobs":
+        if t.name not in RUN_COLUMN:
             continue
         index = [c.name for c in t.columns if c.name not in LOAD_TIME_COLUMNS].index(RUN_COLUMN[t.name])
         for row in tables[t.name]:
