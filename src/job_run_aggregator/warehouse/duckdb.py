@@ -237,18 +237,18 @@ class DuckDBWarehouse(WarehouseBase):
     def stats(self) -> list[TableStats]:
         return super().stats()
 
-    def _insert_sql(self, t: Table, verb: str, new_runs_only: bool = False) -> str:
+    def _insert_sql(self, t: Table, verb: str, only: str = "") -> str:
         cols = ", ".join(f'"{c.name}"' for c in t.columns)
         # Rows travel as one list per column: DuckDB's executemany is ~1000x slower than UNNEST of lists.
         values = ", ".join(
             f'CAST(UNNEST(${i}) AS {TYPE_MAP[c.type]}) AS "{c.name}"' for i, c in enumerate(t.columns, 1))
-        where = _new_runs_filter(t, len(t.columns) + 1) if new_runs_only else ""
+        where = _filter(t, only, len(t.columns) + 1)
         return f'{verb} INTO "{t.name}" ({cols}) SELECT {cols} FROM (SELECT {values}) AS s{where}'
 
-    def _insert_json_sql(self, t: Table, verb: str, new_runs_only: bool = False) -> str:
+    def _insert_json_sql(self, t: Table, verb: str, only: str = "") -> str:
         cols = ", ".join(f'"{c.name}"' for c in t.columns)
         spec = ", ".join(f"'{c.name}': '{TYPE_MAP[c.type]}'" for c in t.columns)
-        where = _new_runs_filter(t, 2) if new_runs_only else ""
+        where = _filter(t, only, 2)
         return (f'{verb} INTO "{t.name}" ({cols}) SELECT {cols} '
                 f"FROM read_json($1, columns={{{spec}}}, format='array') AS s{where}")
 
@@ -258,12 +258,22 @@ class DuckDBWarehouse(WarehouseBase):
         `loading`: the runs this batch marks loaded (its `t.loaded_by` rows); rows of those runs are inserted only
         while their marker row is not there yet (the anti-join reads only those runs' marker rows, whichever job
         they belong to: build ids are unique). Rows of other runs, such as the zeros injected into runs loaded
-        earlier when a new alert appears, are inserted as they are.
+        earlier when a new alert appears, are inserted only where their natural key is absent, as BigQuery's MERGE
+        does (the table has no key index to refuse a second row; that anti-join reads the table, but only for
+        the rare batches that hold such rows).
         """
+        if loading is None:
+            return self._insert_only(t, rows, verb, "", [])
+        marked = set(loading)
+        new = [r for r in rows if r.get("JobRunName") in marked]
+        others = [r for r in rows if r.get("JobRunName") not in marked]
+        return (self._insert_only(t, new, verb, "new runs", [sorted(marked, key=str)])
+                + self._insert_only(t, others, verb, "absent keys", []))
+
+    def _insert_only(self, t: Table, rows: Sequence[Row], verb: str, only: str, extra: list[Any]) -> int:
+        """Insert the rows that pass the filter `only` ("", "new runs", "absent keys"; see `_filter`)."""
         if not rows:
             return 0
-        new_runs_only = loading is not None
-        extra: list[Any] = [sorted(loading or (), key=str)] if new_runs_only else []
         data = _json_rows(t, rows)
         if data is not None:
             # Python lists bound as parameters cost ~1 µs per value to convert; orjson bytes read by DuckDB's
@@ -272,11 +282,11 @@ class DuckDBWarehouse(WarehouseBase):
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(data)
-                return _count(self.con.execute(self._insert_json_sql(t, verb, new_runs_only), [name, *extra]))
+                return _count(self.con.execute(self._insert_json_sql(t, verb, only), [name, *extra]))
             finally:
                 os.unlink(name)
         columns = [[r.get(c.name) for r in rows] for c in t.columns]
-        return _count(self.con.execute(self._insert_sql(t, verb, new_runs_only), [*columns, *extra]))
+        return _count(self.con.execute(self._insert_sql(t, verb, only), [*columns, *extra]))
 
     @_translated
     def load(self, batch: Mapping[str, Sequence[Row]]) -> dict[str, int]:
@@ -349,6 +359,16 @@ def _count(cursor: duckdb.DuckDBPyConnection) -> int:
     """The row count an INSERT reports."""
     row = cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+def _filter(t: Table, only: str, runs_param: int) -> str:
+    """The WHERE clause of an insert: none, new runs only (`_new_runs_filter`) or rows whose key is absent."""
+    if only == "new runs":
+        return _new_runs_filter(t, runs_param)
+    if only == "absent keys":
+        same = " AND ".join(f'd."{k}" = s."{k}"' for k in t.key)
+        return f' WHERE NOT EXISTS (SELECT 1 FROM "{t.name}" AS d WHERE {same})'
+    return ""
 
 
 def _new_runs_filter(t: Table, runs_param: int) -> str:
