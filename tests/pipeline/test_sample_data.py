@@ -494,6 +494,7 @@ def test_realistic_shape_adds_junit_cases_and_noise_and_leaves_the_other_bytes_a
 
 def test_extra_backends_and_alerts_reach_real_volume_and_only_add_entries(tmp_path: Path) -> None:
     """38 more backends and 61 more alert kinds: the ~57 disruption and ~76 alert rows per run of real CI."""
+    from job_run_aggregator.artifacts.parse.durations import parse_duration_ns
     from job_run_aggregator.artifacts.buckets.local import LocalBucket
     from job_run_aggregator.ingest.upload import upload
     from job_run_aggregator.jobs.primer import prime_job_table
@@ -510,9 +511,14 @@ def test_extra_backends_and_alerts_reach_real_volume_and_only_add_entries(tmp_pa
         if path.name.startswith("backend-disruption_") and after[path] != data and data.rstrip().endswith(b"}"):
             old, new = json.loads(data)["BackendDisruptions"], json.loads(after[path])["BackendDisruptions"]
             assert {k: new[k] for k in old} == old and len(new) == len(old) + 38
+            for entry in new.values():  # written as Go's Duration.String writes them ("1.5s", not "1500ms")
+                text = entry["DisruptedDuration"]
+                assert format_go_duration(parse_duration_ns(text)) == text
         elif path.name.startswith("alerts_"):
             old_alerts, new_alerts = json.loads(data)["Alerts"], json.loads(after[path])["Alerts"]
             assert new_alerts[: len(old_alerts)] == old_alerts
+            for alert in new_alerts:
+                assert format_go_duration(parse_duration_ns(alert["Duration"])) == alert["Duration"]
         elif not path.name.startswith("backend-disruption_"):
             assert after[path] == data, path  # prowjob, junit, cluster-data: unchanged
     wh = DuckDBWarehouse(tmp_path / "w.duckdb")

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
+from job_run_aggregator.pipeline.sample_data.go_duration import format_go_duration
 from job_run_aggregator.pipeline.sample_data.plan import Run
 
 _AREAS = ("api-machinery", "apps", "auth", "cli", "network", "node", "storage", "instrumentation", "etcd",
@@ -80,7 +81,7 @@ def extra_disruptions(run: Run, seed: int, count: int, phase: int) -> dict[str, 
         name = f"{backend}-{connection.lower()}-connections"
         milliseconds = rng.randint(1, 4000) if rng.random() < 0.1 else 0
         out[name] = {"Name": name, "BackendName": backend, "ConnectionType": connection,
-                     "DisruptedDuration": f"{milliseconds}ms" if milliseconds else "0s",
+                     "DisruptedDuration": format_go_duration(milliseconds * 1_000_000),
                      "DisruptionMessages": None, "LoadBalancerType": "", "Protocol": "", "TargetAPI": ""}
     return out
 
@@ -93,7 +94,7 @@ def extra_alerts(run: Run, seed: int, count: int, phase: int) -> list[dict[str, 
         if rng.random() < 0.08:
             name, namespace, level = alert_kind(i)
             out.append({"Name": name, "Namespace": namespace, "Level": level,
-                        "Duration": f"{rng.randint(30, 1800)}s"})
+                        "Duration": format_go_duration(rng.randint(30, 1800) * 1_000_000_000)})
     return out
 
 
