@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS  # Settings.workers
+from job_run_aggregator.artifacts.buckets.base import DEFAULT_WORKERS  # the default from GCS
 
 from .data import BUCKET_NAME, Dataset, dataset, work_dir
 from .report import Table, run_child, verdict
